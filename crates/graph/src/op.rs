@@ -1,0 +1,340 @@
+//! `Op`: the closed set of operations a node can perform, with typed attributes.
+//!
+//! Adding a variant makes the compiler list every place that must handle it: shape inference
+//! (`infer.rs`), the gradient rule (rill-compiler) and the kernel (rill-runtime).
+
+use crate::dtype::DType;
+use crate::graph::NodeId;
+use crate::shape::Shape;
+use crate::value::Value;
+use std::sync::Arc;
+
+/// Elementwise functions of one argument.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    Neg,
+    Abs,
+    Sign,
+    Square,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Sin,
+    Cos,
+    Tanh,
+    Sigmoid,
+    Relu,
+    LeakyRelu { alpha: f64 },
+    Elu { alpha: f64 },
+    Softplus,
+}
+
+impl UnaryOp {
+    /// Every unary op, with the usual attribute values (for tests that walk the op set).
+    pub const ALL: [UnaryOp; 16] = [
+        UnaryOp::Neg,
+        UnaryOp::Abs,
+        UnaryOp::Sign,
+        UnaryOp::Square,
+        UnaryOp::Exp,
+        UnaryOp::Log,
+        UnaryOp::Sqrt,
+        UnaryOp::Rsqrt,
+        UnaryOp::Sin,
+        UnaryOp::Cos,
+        UnaryOp::Tanh,
+        UnaryOp::Sigmoid,
+        UnaryOp::Relu,
+        UnaryOp::LeakyRelu { alpha: 0.2 },
+        UnaryOp::Elu { alpha: 1.0 },
+        UnaryOp::Softplus,
+    ];
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "Neg",
+            UnaryOp::Abs => "Abs",
+            UnaryOp::Sign => "Sign",
+            UnaryOp::Square => "Square",
+            UnaryOp::Exp => "Exp",
+            UnaryOp::Log => "Log",
+            UnaryOp::Sqrt => "Sqrt",
+            UnaryOp::Rsqrt => "Rsqrt",
+            UnaryOp::Sin => "Sin",
+            UnaryOp::Cos => "Cos",
+            UnaryOp::Tanh => "Tanh",
+            UnaryOp::Sigmoid => "Sigmoid",
+            UnaryOp::Relu => "Relu",
+            UnaryOp::LeakyRelu { .. } => "LeakyRelu",
+            UnaryOp::Elu { .. } => "Elu",
+            UnaryOp::Softplus => "Softplus",
+        }
+    }
+
+    /// Ops defined on integers as well as floats.
+    pub fn accepts_integers(self) -> bool {
+        matches!(self, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Square)
+    }
+}
+
+/// Elementwise functions of two arguments, with NumPy broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// True division on floats; floor division on integers (TF's `//`).
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+}
+
+impl BinaryOp {
+    pub const ALL: [BinaryOp; 7] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Maximum,
+        BinaryOp::Minimum,
+    ];
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "Add",
+            BinaryOp::Sub => "Sub",
+            BinaryOp::Mul => "Mul",
+            BinaryOp::Div => "RealDiv",
+            BinaryOp::Pow => "Pow",
+            BinaryOp::Maximum => "Maximum",
+            BinaryOp::Minimum => "Minimum",
+        }
+    }
+}
+
+/// Elementwise comparisons; the result is bool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    Equal,
+    NotEqual,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+}
+
+impl CompareOp {
+    pub const ALL: [CompareOp; 6] = [
+        CompareOp::Equal,
+        CompareOp::NotEqual,
+        CompareOp::Less,
+        CompareOp::LessEqual,
+        CompareOp::Greater,
+        CompareOp::GreaterEqual,
+    ];
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            CompareOp::Equal => "Equal",
+            CompareOp::NotEqual => "NotEqual",
+            CompareOp::Less => "Less",
+            CompareOp::LessEqual => "LessEqual",
+            CompareOp::Greater => "Greater",
+            CompareOp::GreaterEqual => "GreaterEqual",
+        }
+    }
+}
+
+/// Reductions over a set of axes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    Sum,
+    Mean,
+    Max,
+    Min,
+}
+
+impl ReduceOp {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "Sum",
+            ReduceOp::Mean => "Mean",
+            ReduceOp::Max => "Max",
+            ReduceOp::Min => "Min",
+        }
+    }
+}
+
+/// Distributions of the random ops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Distribution {
+    Normal { mean: f64, stddev: f64 },
+    /// Normal, with values beyond two standard deviations drawn again (TF's `truncated_normal`).
+    TruncatedNormal { mean: f64, stddev: f64 },
+    /// Uniform on `[min, max)`.
+    Uniform { min: f64, max: f64 },
+}
+
+/// How an assign op combines the new value with the old.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AssignMode {
+    Set,
+    Add,
+    Sub,
+}
+
+/// An operation: what a node computes from its inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// A value fed at run time.
+    Placeholder,
+    /// A constant value, stored in the graph.
+    Const(Arc<Value>),
+    /// A variable's current value; the state lives in the session, at `slot`.
+    Variable { slot: usize },
+    /// Writes its input into the variable `var` (a `Variable` node) and returns the new value.
+    Assign { var: NodeId, mode: AssignMode },
+    /// Does nothing; runs its control inputs (`group`, the init op).
+    NoOp,
+    /// `num` evenly spaced values from `start` to `stop`, both included.
+    LinSpace { start: f64, stop: f64, num: usize },
+    /// `start, start + delta, ...` up to but excluding `limit`.
+    Range { start: f64, limit: f64, delta: f64 },
+    /// Random values of a fixed shape, drawn anew at every run from a seeded stream.
+    Random { distribution: Distribution, seed: u64 },
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Compare(CompareOp),
+    /// `where(cond, x, y)`, broadcasting all three.
+    Select,
+    Cast { to: DType },
+    Identity,
+    /// Identity forwards; no gradient flows back.
+    StopGradient,
+    /// Identity that fails the run if its input has a NaN or an infinity.
+    CheckNumerics { message: String },
+    /// Matrix product of the last two axes; leading axes are batch axes and broadcast.
+    MatMul { transpose_a: bool, transpose_b: bool },
+    /// Reduction over `axes` (sorted, distinct, non-negative).
+    Reduce { op: ReduceOp, axes: Vec<usize>, keep_dims: bool },
+    /// Index of the largest element along `axis` (i64).
+    ArgMax { axis: usize },
+    /// Index of the smallest element along `axis` (i64).
+    ArgMin { axis: usize },
+    Softmax { axis: usize },
+    LogSoftmax { axis: usize },
+    /// Reshape to `shape`; at most one `-1`, inferred from the element count.
+    Reshape { shape: Vec<i64> },
+    Transpose { perm: Vec<usize> },
+    ExpandDims { axis: usize },
+    /// Removes the given axes, each of size 1.
+    Squeeze { axes: Vec<usize> },
+    Concat { axis: usize },
+    Stack { axis: usize },
+    /// `size[i] = None` takes the rest of axis `i`.
+    Slice { begin: Vec<usize>, size: Vec<Option<usize>> },
+    /// Takes the slices of `params` at `indices` along `axis`: inputs `[params, indices]`.
+    Gather { axis: usize },
+    /// One-hot encoding of integer indices along a new last axis.
+    OneHot { depth: usize, on_value: f64, off_value: f64, dtype: DType },
+    /// The run-time shape of the input, as an i64 vector.
+    ShapeOf,
+    // The ops below take a run-time shape (an i64 vector, usually from `ShapeOf`) as their last
+    // input, so gradients work when the batch size is known only at run time. `shape` is what
+    // is known of it statically.
+    /// Inputs `[x, shape]`: `x` broadcast to `shape`.
+    BroadcastTo { shape: Shape },
+    /// Inputs `[x, shape]`: `x` summed down to `shape`, which it broadcasts from (undoes broadcasting).
+    SumTo { shape: Shape },
+    /// Inputs `[x, shape]`: `x` reshaped to `shape`.
+    ReshapeTo { shape: Shape },
+    /// Inputs `[grad, shape]`: `grad` placed at `begin` inside zeros of `shape` (gradient of Slice).
+    SliceGrad { begin: Vec<usize>, shape: Shape },
+    /// Inputs `[grad, indices, shape]`: slices of `grad` added into zeros of `shape` at `indices`
+    /// along `axis` (gradient of Gather).
+    GatherGrad { axis: usize, shape: Shape },
+}
+
+impl Op {
+    /// The op's type name as TensorFlow spells it; the default node name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Op::Placeholder => "Placeholder",
+            Op::Const(_) => "Const",
+            Op::Variable { .. } => "Variable",
+            Op::Assign { mode, .. } => match mode {
+                AssignMode::Set => "Assign",
+                AssignMode::Add => "AssignAdd",
+                AssignMode::Sub => "AssignSub",
+            },
+            Op::NoOp => "NoOp",
+            Op::LinSpace { .. } => "LinSpace",
+            Op::Range { .. } => "Range",
+            Op::Random { distribution, .. } => match distribution {
+                Distribution::Normal { .. } => "RandomNormal",
+                Distribution::TruncatedNormal { .. } => "TruncatedNormal",
+                Distribution::Uniform { .. } => "RandomUniform",
+            },
+            Op::Unary(u) => u.type_name(),
+            Op::Binary(b) => b.type_name(),
+            Op::Compare(c) => c.type_name(),
+            Op::Select => "Select",
+            Op::Cast { .. } => "Cast",
+            Op::Identity => "Identity",
+            Op::StopGradient => "StopGradient",
+            Op::CheckNumerics { .. } => "CheckNumerics",
+            Op::MatMul { .. } => "MatMul",
+            Op::Reduce { op, .. } => op.type_name(),
+            Op::ArgMax { .. } => "ArgMax",
+            Op::ArgMin { .. } => "ArgMin",
+            Op::Softmax { .. } => "Softmax",
+            Op::LogSoftmax { .. } => "LogSoftmax",
+            Op::Reshape { .. } => "Reshape",
+            Op::Transpose { .. } => "Transpose",
+            Op::ExpandDims { .. } => "ExpandDims",
+            Op::Squeeze { .. } => "Squeeze",
+            Op::Concat { .. } => "ConcatV2",
+            Op::Stack { .. } => "Pack",
+            Op::Slice { .. } => "Slice",
+            Op::Gather { .. } => "GatherV2",
+            Op::OneHot { .. } => "OneHot",
+            Op::ShapeOf => "Shape",
+            Op::BroadcastTo { .. } => "BroadcastTo",
+            Op::SumTo { .. } => "SumTo",
+            Op::ReshapeTo { .. } => "ReshapeTo",
+            Op::SliceGrad { .. } => "SliceGrad",
+            Op::GatherGrad { .. } => "GatherGrad",
+        }
+    }
+
+    /// Ops whose output depends on more than their inputs: never folded, merged or pruned as
+    /// duplicates.
+    pub fn is_stateful(&self) -> bool {
+        matches!(
+            self,
+            Op::Placeholder
+                | Op::Variable { .. }
+                | Op::Assign { .. }
+                | Op::Random { .. }
+                | Op::NoOp
+                | Op::CheckNumerics { .. }
+        )
+    }
+
+    /// Ops that produce no value to fetch (only run for their effects).
+    pub fn has_output(&self) -> bool {
+        !matches!(self, Op::NoOp)
+    }
+
+    /// Elementwise ops: each output element depends on the same-index elements of the
+    /// (broadcast) inputs only. These are the ops the fusion pass may merge.
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            Op::Unary(_) | Op::Binary(_) | Op::Compare(_) | Op::Select | Op::Cast { .. } | Op::Identity
+        )
+    }
+}

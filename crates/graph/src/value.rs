@@ -1,0 +1,252 @@
+//! `Value`: a concrete tensor (an ndarray of one of the dtypes), and conversions into and out of it.
+
+use crate::dtype::DType;
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use std::fmt;
+
+/// A concrete tensor: what a `Session` takes as a feed and gives back as a fetch.
+#[derive(Clone, PartialEq)]
+pub enum Value {
+    F32(ArrayD<f32>),
+    F64(ArrayD<f64>),
+    I32(ArrayD<i32>),
+    I64(ArrayD<i64>),
+    Bool(ArrayD<bool>),
+}
+
+/// Rust element types that a `Value` can hold.
+pub trait Element: Copy + Send + Sync + fmt::Debug + PartialEq + 'static {
+    const DTYPE: DType;
+    fn wrap(array: ArrayD<Self>) -> Value;
+    fn unwrap(value: Value) -> Result<ArrayD<Self>, Value>;
+    fn view(value: &Value) -> Option<ArrayViewD<'_, Self>>;
+    /// Converts from f64 (used for fills, linspace and scalar operands).
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+macro_rules! element {
+    ($t:ty, $variant:ident, $from:expr, $to:expr) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$variant;
+            fn wrap(array: ArrayD<Self>) -> Value {
+                Value::$variant(array)
+            }
+            fn unwrap(value: Value) -> Result<ArrayD<Self>, Value> {
+                match value {
+                    Value::$variant(a) => Ok(a),
+                    other => Err(other),
+                }
+            }
+            fn view(value: &Value) -> Option<ArrayViewD<'_, Self>> {
+                match value {
+                    Value::$variant(a) => Some(a.view()),
+                    _ => None,
+                }
+            }
+            fn from_f64(x: f64) -> Self {
+                ($from)(x)
+            }
+            fn to_f64(self) -> f64 {
+                ($to)(self)
+            }
+        }
+    };
+}
+
+element!(f32, F32, |x: f64| x as f32, |x: f32| x as f64);
+element!(f64, F64, |x: f64| x, |x: f64| x);
+element!(i32, I32, |x: f64| x as i32, |x: i32| x as f64);
+element!(i64, I64, |x: f64| x as i64, |x: i64| x as f64);
+element!(bool, Bool, |x: f64| x != 0.0, |x: bool| if x { 1.0 } else { 0.0 });
+
+/// Calls `$body` with `$a` bound to the array inside `$value`, whatever its dtype.
+#[macro_export]
+macro_rules! with_array {
+    ($value:expr, $a:ident => $body:expr) => {
+        match $value {
+            $crate::Value::F32($a) => $body,
+            $crate::Value::F64($a) => $body,
+            $crate::Value::I32($a) => $body,
+            $crate::Value::I64($a) => $body,
+            $crate::Value::Bool($a) => $body,
+        }
+    };
+}
+
+impl Value {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Value::F32(_) => DType::F32,
+            Value::F64(_) => DType::F64,
+            Value::I32(_) => DType::I32,
+            Value::I64(_) => DType::I64,
+            Value::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        with_array!(self, a => a.shape())
+    }
+
+    pub fn len(&self) -> usize {
+        with_array!(self, a => a.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.shape().len()
+    }
+
+    /// A scalar (rank 0) value.
+    pub fn scalar<T: Element>(x: T) -> Value {
+        T::wrap(ArrayD::from_elem(IxDyn(&[]), x))
+    }
+
+    /// A value of the given dtype and shape with every element `x` (cast to the dtype).
+    pub fn full(dtype: DType, shape: &[usize], x: f64) -> Value {
+        fn fill<T: Element>(shape: &[usize], x: f64) -> Value {
+            T::wrap(ArrayD::from_elem(IxDyn(shape), T::from_f64(x)))
+        }
+        match dtype {
+            DType::F32 => fill::<f32>(shape, x),
+            DType::F64 => fill::<f64>(shape, x),
+            DType::I32 => fill::<i32>(shape, x),
+            DType::I64 => fill::<i64>(shape, x),
+            DType::Bool => fill::<bool>(shape, x),
+        }
+    }
+
+    /// Builds a value from a flat vector and a shape; `None` if the lengths disagree.
+    pub fn from_vec<T: Element>(shape: &[usize], data: Vec<T>) -> Option<Value> {
+        ArrayD::from_shape_vec(IxDyn(shape), data).ok().map(T::wrap)
+    }
+
+    /// The array inside, if the dtype is `T`.
+    pub fn into_array<T: Element>(self) -> Result<ArrayD<T>, Value> {
+        T::unwrap(self)
+    }
+
+    /// A view of the array inside, if the dtype is `T`.
+    pub fn view<T: Element>(&self) -> Option<ArrayViewD<'_, T>> {
+        T::view(self)
+    }
+
+    /// The elements as f64, in row-major order, whatever the dtype (for tests and printing).
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        with_array!(self, a => a.iter().map(|x| x.to_f64()).collect())
+    }
+
+    /// The single element of a value with one element, as f64.
+    pub fn to_scalar_f64(&self) -> Option<f64> {
+        (self.len() == 1).then(|| self.to_f64_vec()[0])
+    }
+
+    /// The value converted to another dtype (`as` semantics; bool is 0/1, nonzero is true).
+    pub fn cast(&self, dtype: DType) -> Value {
+        fn to<T: Element>(v: &Value) -> Value {
+            T::wrap(with_array!(v, a => a.mapv(|x| T::from_f64(x.to_f64()))))
+        }
+        if dtype == self.dtype() {
+            return self.clone();
+        }
+        match dtype {
+            DType::F32 => match self {
+                // Direct conversions keep precision that a trip through f64 would not change anyway,
+                // but avoid the double rounding of i64 -> f64 -> f32.
+                Value::I64(a) => Value::F32(a.mapv(|x| x as f32)),
+                _ => to::<f32>(self),
+            },
+            DType::F64 => to::<f64>(self),
+            DType::I32 => to::<i32>(self),
+            DType::I64 => match self {
+                Value::I32(a) => Value::I64(a.mapv(|x| x as i64)),
+                _ => to::<i64>(self),
+            },
+            DType::Bool => to::<bool>(self),
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        with_array!(self, a => write!(f, "{}{:?}", self.dtype(), a))
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        with_array!(self, a => fmt::Display::fmt(a, f))
+    }
+}
+
+impl<T: Element, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Value {
+    fn from(a: ndarray::Array<T, D>) -> Value {
+        T::wrap(a.into_dyn())
+    }
+}
+
+/// Anything that converts into a `Value`: scalars, arrays, nested fixed-size arrays, vectors.
+pub trait IntoValue {
+    fn into_value(self) -> Value;
+}
+
+impl IntoValue for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl IntoValue for &Value {
+    fn into_value(self) -> Value {
+        self.clone()
+    }
+}
+
+impl<T: Element, D: ndarray::Dimension> IntoValue for ndarray::Array<T, D> {
+    fn into_value(self) -> Value {
+        T::wrap(self.into_dyn())
+    }
+}
+
+impl<T: Element> IntoValue for T {
+    fn into_value(self) -> Value {
+        Value::scalar(self)
+    }
+}
+
+impl<T: Element> IntoValue for Vec<T> {
+    fn into_value(self) -> Value {
+        let n = self.len();
+        T::wrap(ArrayD::from_shape_vec(IxDyn(&[n]), self).expect("length matches"))
+    }
+}
+
+impl<T: Element> IntoValue for &[T] {
+    fn into_value(self) -> Value {
+        self.to_vec().into_value()
+    }
+}
+
+impl<T: Element, const N: usize> IntoValue for [T; N] {
+    fn into_value(self) -> Value {
+        self.to_vec().into_value()
+    }
+}
+
+impl<T: Element, const N: usize, const M: usize> IntoValue for [[T; M]; N] {
+    fn into_value(self) -> Value {
+        let data: Vec<T> = self.iter().flatten().copied().collect();
+        T::wrap(ArrayD::from_shape_vec(IxDyn(&[N, M]), data).expect("length matches"))
+    }
+}
+
+impl<T: Element, const N: usize, const M: usize, const K: usize> IntoValue for [[[T; K]; M]; N] {
+    fn into_value(self) -> Value {
+        let data: Vec<T> = self.iter().flatten().flatten().copied().collect();
+        T::wrap(ArrayD::from_shape_vec(IxDyn(&[N, M, K]), data).expect("length matches"))
+    }
+}
