@@ -1,1 +1,8 @@
-//! rill-compiler
+//! rill-compiler: turns a graph and a request (fetches, feeds, targets) into an executable `Plan`.
+//!
+//! Today: pruning to what the request needs, dependency order and liveness. Autodiff and the
+//! optimisation passes live here too as they arrive.
+
+pub mod plan;
+
+pub use plan::{lower, FeedSlot, Plan, PlanError, Request, Step, VarRef};

@@ -1,1 +1,11 @@
-//! rill-runtime
+//! rill-runtime: executes compiled plans: the `Session`, kernels, executors and variable store.
+
+pub mod error;
+pub mod executor;
+pub mod kernels;
+pub mod session;
+pub mod variables;
+
+pub use error::{Result, RunError};
+pub use executor::{Executor, RunContext, SequentialExecutor};
+pub use session::{feed, Feed, Session};

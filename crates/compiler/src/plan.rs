@@ -1,0 +1,186 @@
+//! `Plan`: the steps one `Session::run` executes, in dependency order, with value slots and
+//! the step after which each slot is dead.
+
+use rill_graph::{DType, Graph, Node, NodeId, Op, Shape, TensorId};
+use std::panic::Location;
+use thiserror::Error;
+
+/// What a run asks for: tensors to fetch, tensors fed, ops run only for their effects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    pub fetches: Vec<TensorId>,
+    pub feeds: Vec<TensorId>,
+    pub targets: Vec<TensorId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum PlanError {
+    #[error("You must feed a value for placeholder tensor '{name}' with dtype {dtype} and shape {shape}\n  (placeholder built at {location})")]
+    MissingFeed {
+        name: String,
+        dtype: &'static str,
+        shape: Shape,
+        location: String,
+    },
+    #[error("Tensor {tensor:?} is not an element of this graph (graph #{graph}); it belongs to graph #{other}")]
+    ForeignTensor { tensor: TensorId, graph: u32, other: u32 },
+    #[error("Operation '{name}' has no output to fetch (op: {op}); pass it as a target instead")]
+    NoOutput { name: String, op: &'static str },
+    #[error("Tensor '{name}' is fed more than once")]
+    FedTwice { name: String },
+}
+
+/// One node to execute.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub node: NodeId,
+    pub name: String,
+    pub op: Op,
+    /// Slots holding the inputs, in the op's input order.
+    pub inputs: Vec<usize>,
+    /// Slot the output goes to.
+    pub output: usize,
+    pub dtype: DType,
+    pub shape: Shape,
+    pub location: &'static Location<'static>,
+    /// Slots whose last reader is this step: freed right after it.
+    pub frees: Vec<usize>,
+    /// For assign ops: the variable written.
+    pub variable: Option<VarRef>,
+}
+
+/// A variable an assign step writes: its slot in the session's store and its name.
+#[derive(Clone, Debug)]
+pub struct VarRef {
+    pub slot: usize,
+    pub name: String,
+}
+
+/// An executable plan for one `Request`.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub num_slots: usize,
+    /// For each feed of the request (in order): its slot, and the fed node's name, dtype and
+    /// static shape (to check the fed value against).
+    pub feeds: Vec<FeedSlot>,
+    /// For each fetch of the request (in order): the slot it is read from.
+    pub fetches: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FeedSlot {
+    pub slot: usize,
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Shape,
+}
+
+/// Builds the plan of `request` over `graph`: only the nodes the fetches and targets need run;
+/// a fed tensor is not computed, and neither is anything only it needed.
+pub fn lower(graph: &Graph, request: &Request) -> Result<Plan, PlanError> {
+    let gid = graph.id();
+    let all = request.fetches.iter().chain(&request.feeds).chain(&request.targets);
+    let len = graph.len();
+    for t in all {
+        if t.graph != gid || t.node.index() >= len {
+            return Err(PlanError::ForeignTensor { tensor: *t, graph: gid, other: t.graph });
+        }
+    }
+    graph.with_nodes(|nodes| lower_nodes(nodes, request))
+}
+
+fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
+    let mut fed = vec![false; nodes.len()];
+    for f in &request.feeds {
+        let n = &nodes[f.node.index()];
+        if std::mem::replace(&mut fed[f.node.index()], true) {
+            return Err(PlanError::FedTwice { name: n.output_name() });
+        }
+        if !n.op.has_output() {
+            return Err(PlanError::NoOutput { name: n.name.clone(), op: n.op.type_name() });
+        }
+    }
+    for f in &request.fetches {
+        let n = &nodes[f.node.index()];
+        if !n.op.has_output() {
+            return Err(PlanError::NoOutput { name: n.name.clone(), op: n.op.type_name() });
+        }
+    }
+    // Mark what is needed, walking back from fetches and targets; stop at fed tensors.
+    let mut needed = vec![false; nodes.len()];
+    let mut stack: Vec<NodeId> = request.fetches.iter().chain(&request.targets).map(|t| t.node).collect();
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut needed[id.index()], true) || fed[id.index()] {
+            continue;
+        }
+        let n = &nodes[id.index()];
+        stack.extend(n.inputs.iter().chain(&n.control_inputs).copied());
+    }
+    // Slots: one per needed node with an output. Ids are a topological order already.
+    let mut slot_of = vec![usize::MAX; nodes.len()];
+    let mut num_slots = 0;
+    for (i, n) in nodes.iter().enumerate() {
+        if (needed[i] || fed[i]) && n.op.has_output() {
+            slot_of[i] = num_slots;
+            num_slots += 1;
+        }
+    }
+    let mut steps = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        if !needed[i] || fed[i] {
+            continue;
+        }
+        if matches!(n.op, Op::Placeholder) {
+            return Err(PlanError::MissingFeed {
+                name: n.name.clone(),
+                dtype: n.dtype.tf_name(),
+                shape: n.shape.clone(),
+                location: format!("{}:{}:{}", n.location.file(), n.location.line(), n.location.column()),
+            });
+        }
+        steps.push(Step {
+            node: NodeId(i as u32),
+            name: n.name.clone(),
+            op: n.op.clone(),
+            inputs: n.inputs.iter().map(|id| slot_of[id.index()]).collect(),
+            output: slot_of[i],
+            dtype: n.dtype,
+            shape: n.shape.clone(),
+            location: n.location,
+            frees: Vec::new(),
+            variable: match n.op {
+                Op::Assign { var, .. } => match nodes[var.index()].op {
+                    Op::Variable { slot } => Some(VarRef { slot, name: nodes[var.index()].name.clone() }),
+                    _ => None,
+                },
+                _ => None,
+            },
+        });
+    }
+    // Liveness: a slot dies after its last reader, unless it is fetched.
+    let mut last_reader = vec![usize::MAX; num_slots];
+    for (k, step) in steps.iter().enumerate() {
+        for &s in &step.inputs {
+            last_reader[s] = k;
+        }
+    }
+    for f in &request.fetches {
+        last_reader[slot_of[f.node.index()]] = usize::MAX;
+    }
+    for (slot, &k) in last_reader.iter().enumerate() {
+        if k != usize::MAX {
+            steps[k].frees.push(slot);
+        }
+    }
+    let feeds = request
+        .feeds
+        .iter()
+        .map(|f| {
+            let n = &nodes[f.node.index()];
+            FeedSlot { slot: slot_of[f.node.index()], name: n.output_name(), dtype: n.dtype, shape: n.shape.clone() }
+        })
+        .collect();
+    let fetches = request.fetches.iter().map(|f| slot_of[f.node.index()]).collect();
+    Ok(Plan { steps, num_slots, feeds, fetches })
+}

@@ -1,0 +1,206 @@
+//! The one scalar definition of every elementwise op. Plain kernels and fused kernels both call
+//! these, so fusing ops can never change the arithmetic.
+
+use num_traits::Float;
+use rill_graph::{BinaryOp, CompareOp, Element, UnaryOp};
+
+/// Numbers the arithmetic ops take: floats and integers.
+pub trait Num: Element + PartialOrd {
+    fn add(self, b: Self) -> Self;
+    fn sub(self, b: Self) -> Self;
+    fn mul(self, b: Self) -> Self;
+    /// True division on floats, floor division on integers (callers rule out a zero divisor).
+    fn div(self, b: Self) -> Self;
+    fn neg(self) -> Self;
+    fn abs(self) -> Self;
+    fn zero() -> Self;
+    fn one() -> Self;
+    fn is_zero(self) -> bool {
+        self == Self::zero()
+    }
+    /// The smallest value (the identity of max), -inf for floats.
+    fn lowest() -> Self;
+    /// The largest value (the identity of min), +inf for floats.
+    fn highest() -> Self;
+}
+
+macro_rules! float_num {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            #[inline(always)] fn add(self, b: Self) -> Self { self + b }
+            #[inline(always)] fn sub(self, b: Self) -> Self { self - b }
+            #[inline(always)] fn mul(self, b: Self) -> Self { self * b }
+            #[inline(always)] fn div(self, b: Self) -> Self { self / b }
+            #[inline(always)] fn neg(self) -> Self { -self }
+            #[inline(always)] fn abs(self) -> Self { <$t>::abs(self) }
+            #[inline(always)] fn zero() -> Self { 0.0 }
+            #[inline(always)] fn one() -> Self { 1.0 }
+            #[inline(always)] fn lowest() -> Self { <$t>::NEG_INFINITY }
+            #[inline(always)] fn highest() -> Self { <$t>::INFINITY }
+        }
+    )*};
+}
+float_num!(f32, f64);
+
+// Integer arithmetic wraps on overflow, as TF's kernels do, instead of panicking.
+macro_rules! int_num {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            #[inline(always)] fn add(self, b: Self) -> Self { self.wrapping_add(b) }
+            #[inline(always)] fn sub(self, b: Self) -> Self { self.wrapping_sub(b) }
+            #[inline(always)] fn mul(self, b: Self) -> Self { self.wrapping_mul(b) }
+            #[inline(always)] fn div(self, b: Self) -> Self {
+                let q = self.wrapping_div(b);
+                if (self % b != 0) && ((self < 0) != (b < 0)) { q - 1 } else { q }
+            }
+            #[inline(always)] fn neg(self) -> Self { self.wrapping_neg() }
+            #[inline(always)] fn abs(self) -> Self { self.wrapping_abs() }
+            #[inline(always)] fn zero() -> Self { 0 }
+            #[inline(always)] fn one() -> Self { 1 }
+            #[inline(always)] fn lowest() -> Self { <$t>::MIN }
+            #[inline(always)] fn highest() -> Self { <$t>::MAX }
+        }
+    )*};
+}
+int_num!(i32, i64);
+
+/// Floats: every op is defined on them.
+pub trait Real: Num + Float {}
+impl Real for f32 {}
+impl Real for f64 {}
+
+/// A unary op on a float.
+#[inline(always)]
+pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
+    let one = <T as Num>::one();
+    let zero = <T as Num>::zero();
+    match op {
+        UnaryOp::Neg => -x,
+        UnaryOp::Abs => Float::abs(x),
+        UnaryOp::Sign => {
+            if x > zero {
+                one
+            } else if x < zero {
+                -one
+            } else {
+                x // keeps 0, -0 and NaN as they are, as TF does
+            }
+        }
+        UnaryOp::Square => x * x,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Rsqrt => one / x.sqrt(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sigmoid => sigmoid(x),
+        UnaryOp::Relu => {
+            if x > zero {
+                x
+            } else {
+                zero
+            }
+        }
+        UnaryOp::LeakyRelu { alpha } => {
+            if x > zero {
+                x
+            } else {
+                x * T::from_f64(alpha)
+            }
+        }
+        UnaryOp::Elu { alpha } => {
+            if x > zero {
+                x
+            } else {
+                T::from_f64(alpha) * x.exp_m1()
+            }
+        }
+        UnaryOp::Softplus => softplus(x),
+    }
+}
+
+/// The logistic function, without overflow for large |x|.
+#[inline(always)]
+pub fn sigmoid<T: Real>(x: T) -> T {
+    let one = <T as Num>::one();
+    if x >= <T as Num>::zero() {
+        one / (one + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (one + e)
+    }
+}
+
+/// `log(1 + e^x)`, computed without overflow: `max(x, 0) + log1p(e^-|x|)`.
+#[inline(always)]
+pub fn softplus<T: Real>(x: T) -> T {
+    let zero = <T as Num>::zero();
+    let m = if x > zero { x } else { zero };
+    m + (-Float::abs(x)).exp().ln_1p()
+}
+
+/// A unary op on an integer (only the ops for which `accepts_integers` holds get here).
+#[inline(always)]
+pub fn unary_int<T: Num>(op: UnaryOp, x: T) -> T {
+    match op {
+        UnaryOp::Neg => x.neg(),
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Sign => {
+            if x > T::zero() {
+                T::one()
+            } else if x < T::zero() {
+                T::one().neg()
+            } else {
+                T::zero()
+            }
+        }
+        _ => x.mul(x), // Square
+    }
+}
+
+/// A binary op on numbers. `Pow` is only reached for floats (see `pow`).
+#[inline(always)]
+pub fn binary<T: Num>(op: BinaryOp, a: T, b: T) -> T {
+    match op {
+        BinaryOp::Add => a.add(b),
+        BinaryOp::Sub => a.sub(b),
+        BinaryOp::Mul => a.mul(b),
+        BinaryOp::Div => a.div(b),
+        BinaryOp::Maximum => {
+            // NaN wins, as in TF and NumPy.
+            if a > b || a != a {
+                a
+            } else {
+                b
+            }
+        }
+        BinaryOp::Minimum => {
+            if a < b || a != a {
+                a
+            } else {
+                b
+            }
+        }
+        BinaryOp::Pow => T::from_f64(a.to_f64().powf(b.to_f64())),
+    }
+}
+
+/// `a^b` on floats, in the float's own precision.
+#[inline(always)]
+pub fn pow<T: Real>(a: T, b: T) -> T {
+    a.powf(b)
+}
+
+/// A comparison.
+#[inline(always)]
+pub fn compare<T: PartialOrd>(op: CompareOp, a: T, b: T) -> bool {
+    match op {
+        CompareOp::Equal => a == b,
+        CompareOp::NotEqual => a != b,
+        CompareOp::Less => a < b,
+        CompareOp::LessEqual => a <= b,
+        CompareOp::Greater => a > b,
+        CompareOp::GreaterEqual => a >= b,
+    }
+}

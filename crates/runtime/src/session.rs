@@ -1,0 +1,128 @@
+//! `Session`: runs a graph with TF1 semantics: feeds in, fetches out, variables kept across runs.
+
+use crate::error::{python_shape, Result, RunError};
+use crate::executor::{Executor, RunContext, SequentialExecutor};
+use crate::variables::VariableStore;
+use rill_compiler::{lower, Plan, Request};
+use rill_graph::{AsTensorId, Graph, Tensor, TensorId, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// One fed tensor: `feed(x, &value)`.
+#[derive(Clone, Copy)]
+pub struct Feed<'v> {
+    pub tensor: TensorId,
+    pub value: &'v Value,
+}
+
+/// Feeds `value` to `tensor` (any tensor can be fed, not only placeholders).
+pub fn feed<'v>(tensor: impl AsTensorId, value: &'v Value) -> Feed<'v> {
+    Feed { tensor: tensor.tensor_id(), value }
+}
+
+/// Runs a graph. `Send + Sync`: several threads may call `run` at once; each run sees the
+/// variables as the runs before it left them, and assign ops update them under a lock.
+pub struct Session {
+    graph: Graph,
+    variables: VariableStore,
+    plans: RwLock<HashMap<Request, Arc<Plan>>>,
+    runs: AtomicU64,
+    executor: Box<dyn Executor>,
+}
+
+impl Session {
+    /// A session over `graph`, with the sequential executor.
+    pub fn new(graph: &Graph) -> Session {
+        Session::with_executor(graph, Box::new(SequentialExecutor))
+    }
+
+    pub fn with_executor(graph: &Graph, executor: Box<dyn Executor>) -> Session {
+        Session {
+            graph: graph.clone(),
+            variables: VariableStore::default(),
+            plans: RwLock::new(HashMap::new()),
+            runs: AtomicU64::new(0),
+            executor,
+        }
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Computes `fetches` given `feeds`, running only the part of the graph they need.
+    pub fn run<F: AsTensorId>(&self, fetches: &[F], feeds: &[Feed<'_>]) -> Result<Vec<Value>> {
+        self.run_with_targets(fetches, feeds, &[] as &[TensorId])
+    }
+
+    /// Computes one tensor.
+    pub fn eval(&self, fetch: impl AsTensorId, feeds: &[Feed<'_>]) -> Result<Value> {
+        let mut out = self.run(&[fetch.tensor_id()], feeds)?;
+        Ok(out.pop().expect("one fetch, one value"))
+    }
+
+    /// Runs `targets` (ops such as a training step or `init`) for their effects.
+    pub fn run_targets<T: AsTensorId>(&self, targets: &[T], feeds: &[Feed<'_>]) -> Result<()> {
+        self.run_with_targets(&[] as &[TensorId], feeds, targets).map(|_| ())
+    }
+
+    /// Runs `init`-style target ops with no feeds: `sess.run_target(init)`.
+    pub fn run_target(&self, target: Tensor<'_>) -> Result<()> {
+        self.run_targets(&[target], &[])
+    }
+
+    /// The general form: fetch values, and also run `targets`.
+    pub fn run_with_targets<F: AsTensorId, T: AsTensorId>(
+        &self,
+        fetches: &[F],
+        feeds: &[Feed<'_>],
+        targets: &[T],
+    ) -> Result<Vec<Value>> {
+        let request = Request {
+            fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
+            feeds: feeds.iter().map(|f| f.tensor).collect(),
+            targets: targets.iter().map(AsTensorId::tensor_id).collect(),
+        };
+        let plan = self.plan(request)?;
+        let mut values = Vec::with_capacity(feeds.len());
+        for (slot, f) in plan.feeds.iter().zip(feeds) {
+            if f.value.dtype() != slot.dtype {
+                return Err(RunError::FeedDType {
+                    tensor: slot.name.clone(),
+                    got: f.value.dtype().to_string(),
+                    expected: slot.dtype.to_string(),
+                });
+            }
+            if !slot.shape.admits(f.value.shape()) {
+                return Err(RunError::FeedShape {
+                    tensor: slot.name.clone(),
+                    value_shape: python_shape(f.value.shape()),
+                    expected: slot.shape.python_repr(),
+                });
+            }
+            values.push(f.value);
+        }
+        let ctx = RunContext { variables: &self.variables, run: self.runs.fetch_add(1, Ordering::Relaxed) };
+        self.executor.execute(&plan, &values, &ctx)
+    }
+
+    /// The cached plan for a request, compiled on first use. The graph only grows and its nodes
+    /// never change, so a cached plan stays valid when nodes are added later.
+    fn plan(&self, request: Request) -> Result<Arc<Plan>> {
+        if let Some(p) = self.plans.read().unwrap_or_else(|e| e.into_inner()).get(&request) {
+            return Ok(p.clone());
+        }
+        let plan = Arc::new(lower(&self.graph, &request)?);
+        self.plans.write().unwrap_or_else(|e| e.into_inner()).insert(request, plan.clone());
+        Ok(plan)
+    }
+
+    /// Whether a variable holds a value in this session.
+    pub fn is_initialized(&self, variable: Tensor<'_>) -> bool {
+        match variable.op() {
+            rill_graph::Op::Variable { slot } => self.variables.is_initialized(slot),
+            _ => false,
+        }
+    }
+}
