@@ -24,11 +24,12 @@ pub use rill_nn as nn;
 pub use rill_runtime as runtime;
 
 pub use rill_graph::{
-    AsTensorId, Axes, DType, Dim, Graph, GraphError, Initializer, Op, Shape, Tensor, TensorId, Value, ALL,
+    AsTensorId, Axes, DType, Dim, Graph, GraphError, Initializer, Op, Shape, Tensor, TensorId,
+    Value, ALL,
 };
 pub use rill_runtime::{feed, Feed, RunError, Session};
 
 /// The names most programs need: `use rill::prelude::*;`.
 pub mod prelude {
-    pub use crate::{feed, DType, Graph, Initializer, Session, Tensor, TensorId, Value, ALL};
+    pub use crate::{feed, DType, Feed, Graph, Initializer, Session, Tensor, TensorId, Value, ALL};
 }

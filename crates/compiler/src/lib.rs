@@ -3,6 +3,8 @@
 //! Today: pruning to what the request needs, dependency order and liveness. Autodiff and the
 //! optimisation passes live here too as they arrive.
 
+pub mod autodiff;
 pub mod plan;
 
+pub use autodiff::{gradients, gradients_with, GradientError, GradientOptions};
 pub use plan::{lower, FeedSlot, Plan, PlanError, Request, Step, VarRef};

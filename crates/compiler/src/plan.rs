@@ -23,7 +23,11 @@ pub enum PlanError {
         location: String,
     },
     #[error("Tensor {tensor:?} is not an element of this graph (graph #{graph}); it belongs to graph #{other}")]
-    ForeignTensor { tensor: TensorId, graph: u32, other: u32 },
+    ForeignTensor {
+        tensor: TensorId,
+        graph: u32,
+        other: u32,
+    },
     #[error("Operation '{name}' has no output to fetch (op: {op}); pass it as a target instead")]
     NoOutput { name: String, op: &'static str },
     #[error("Tensor '{name}' is fed more than once")]
@@ -80,11 +84,19 @@ pub struct FeedSlot {
 /// a fed tensor is not computed, and neither is anything only it needed.
 pub fn lower(graph: &Graph, request: &Request) -> Result<Plan, PlanError> {
     let gid = graph.id();
-    let all = request.fetches.iter().chain(&request.feeds).chain(&request.targets);
+    let all = request
+        .fetches
+        .iter()
+        .chain(&request.feeds)
+        .chain(&request.targets);
     let len = graph.len();
     for t in all {
         if t.graph != gid || t.node.index() >= len {
-            return Err(PlanError::ForeignTensor { tensor: *t, graph: gid, other: t.graph });
+            return Err(PlanError::ForeignTensor {
+                tensor: *t,
+                graph: gid,
+                other: t.graph,
+            });
         }
     }
     graph.with_nodes(|nodes| lower_nodes(nodes, request))
@@ -95,21 +107,34 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
     for f in &request.feeds {
         let n = &nodes[f.node.index()];
         if std::mem::replace(&mut fed[f.node.index()], true) {
-            return Err(PlanError::FedTwice { name: n.output_name() });
+            return Err(PlanError::FedTwice {
+                name: n.output_name(),
+            });
         }
         if !n.op.has_output() {
-            return Err(PlanError::NoOutput { name: n.name.clone(), op: n.op.type_name() });
+            return Err(PlanError::NoOutput {
+                name: n.name.clone(),
+                op: n.op.type_name(),
+            });
         }
     }
     for f in &request.fetches {
         let n = &nodes[f.node.index()];
         if !n.op.has_output() {
-            return Err(PlanError::NoOutput { name: n.name.clone(), op: n.op.type_name() });
+            return Err(PlanError::NoOutput {
+                name: n.name.clone(),
+                op: n.op.type_name(),
+            });
         }
     }
     // Mark what is needed, walking back from fetches and targets; stop at fed tensors.
     let mut needed = vec![false; nodes.len()];
-    let mut stack: Vec<NodeId> = request.fetches.iter().chain(&request.targets).map(|t| t.node).collect();
+    let mut stack: Vec<NodeId> = request
+        .fetches
+        .iter()
+        .chain(&request.targets)
+        .map(|t| t.node)
+        .collect();
     while let Some(id) = stack.pop() {
         if std::mem::replace(&mut needed[id.index()], true) || fed[id.index()] {
             continue;
@@ -136,7 +161,12 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
                 name: n.name.clone(),
                 dtype: n.dtype.tf_name(),
                 shape: n.shape.clone(),
-                location: format!("{}:{}:{}", n.location.file(), n.location.line(), n.location.column()),
+                location: format!(
+                    "{}:{}:{}",
+                    n.location.file(),
+                    n.location.line(),
+                    n.location.column()
+                ),
             });
         }
         steps.push(Step {
@@ -151,7 +181,10 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
             frees: Vec::new(),
             variable: match n.op {
                 Op::Assign { var, .. } => match nodes[var.index()].op {
-                    Op::Variable { slot } => Some(VarRef { slot, name: nodes[var.index()].name.clone() }),
+                    Op::Variable { slot } => Some(VarRef {
+                        slot,
+                        name: nodes[var.index()].name.clone(),
+                    }),
                     _ => None,
                 },
                 _ => None,
@@ -178,9 +211,23 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
         .iter()
         .map(|f| {
             let n = &nodes[f.node.index()];
-            FeedSlot { slot: slot_of[f.node.index()], name: n.output_name(), dtype: n.dtype, shape: n.shape.clone() }
+            FeedSlot {
+                slot: slot_of[f.node.index()],
+                name: n.output_name(),
+                dtype: n.dtype,
+                shape: n.shape.clone(),
+            }
         })
         .collect();
-    let fetches = request.fetches.iter().map(|f| slot_of[f.node.index()]).collect();
-    Ok(Plan { steps, num_slots, feeds, fetches })
+    let fetches = request
+        .fetches
+        .iter()
+        .map(|f| slot_of[f.node.index()])
+        .collect();
+    Ok(Plan {
+        steps,
+        num_slots,
+        feeds,
+        fetches,
+    })
 }

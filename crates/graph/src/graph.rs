@@ -101,7 +101,10 @@ impl Graph {
         Graph {
             inner: Arc::new(Inner {
                 id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
-                state: RwLock::new(State { seed: 0x5EED, ..State::default() }),
+                state: RwLock::new(State {
+                    seed: 0x5EED,
+                    ..State::default()
+                }),
             }),
         }
     }
@@ -148,6 +151,12 @@ impl Graph {
             });
         }
         Ok(Tensor::new(self, id.node))
+    }
+
+    /// The handle of node `id` of this graph (ids come from this graph's own nodes).
+    pub fn handle(&self, id: NodeId) -> Tensor<'_> {
+        assert!(id.index() < self.len(), "node {id:?} is not in this graph");
+        Tensor::new(self, id)
     }
 
     /// Looks a tensor up by name: `"layer/w"` or `"layer/w:0"`.
@@ -263,7 +272,15 @@ impl Graph {
         control_inputs.dedup();
         let id = NodeId(s.nodes.len() as u32);
         s.by_name.insert(name.clone(), id);
-        s.nodes.push(Node { name, op, inputs: input_ids, control_inputs, dtype, shape, location });
+        s.nodes.push(Node {
+            name,
+            op,
+            inputs: input_ids,
+            control_inputs,
+            dtype,
+            shape,
+            location,
+        });
         drop(s);
         Ok(Tensor::new(self, id))
     }
@@ -305,7 +322,10 @@ impl Graph {
         location: BuildLocation,
     ) -> GraphError {
         let s = self.read();
-        let shapes: Vec<&Shape> = inputs.iter().map(|t| &s.nodes[t.node_id().index()].shape).collect();
+        let shapes: Vec<&Shape> = inputs
+            .iter()
+            .map(|t| &s.nodes[t.node_id().index()].shape)
+            .collect();
         s.invalid_op(op, name, &shapes, message, location)
     }
 
