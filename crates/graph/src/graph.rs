@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 /// Index of a node in its graph. Nodes are only ever appended, so every input of a node has a
 /// smaller id than the node itself: id order is a topological order.
@@ -51,6 +51,9 @@ impl Node {
 
 static NEXT_GRAPH_ID: AtomicU32 = AtomicU32::new(1);
 
+/// Every live graph by id, so errors about a `TensorId` used with the wrong graph can name it.
+static GRAPHS: Mutex<Vec<(u32, Weak<Inner>)>> = Mutex::new(Vec::new());
+
 /// A dataflow graph. Cloning a `Graph` gives another handle to the same graph.
 #[derive(Clone)]
 pub struct Graph {
@@ -60,6 +63,13 @@ pub struct Graph {
 struct Inner {
     id: u32,
     state: RwLock<State>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let mut graphs = GRAPHS.lock().unwrap_or_else(|e| e.into_inner());
+        graphs.retain(|(id, _)| *id != self.id);
+    }
 }
 
 #[derive(Default)]
@@ -72,8 +82,10 @@ pub(crate) struct State {
     control_stack: Vec<Vec<NodeId>>,
     finalized: bool,
     pub(crate) variables: Vec<NodeId>,
+    /// Per variable slot: whether optimizers update it by default (TF's `trainable`).
+    pub(crate) trainable: Vec<bool>,
     /// The assign ops that give each variable its initial value, in creation order.
-    pub(crate) initializers: Vec<NodeId>,
+    pub(crate) initializers: Vec<Option<NodeId>>,
     pub(crate) seed: u64,
     pub(crate) random_ops: u64,
 }
@@ -98,15 +110,35 @@ impl PartialEq for Graph {
 
 impl Graph {
     pub fn new() -> Graph {
-        Graph {
-            inner: Arc::new(Inner {
-                id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
-                state: RwLock::new(State {
-                    seed: 0x5EED,
-                    ..State::default()
-                }),
+        let inner = Arc::new(Inner {
+            id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
+            state: RwLock::new(State {
+                seed: 0x5EED,
+                ..State::default()
             }),
-        }
+        });
+        let mut graphs = GRAPHS.lock().unwrap_or_else(|e| e.into_inner());
+        graphs.push((inner.id, Arc::downgrade(&inner)));
+        drop(graphs);
+        Graph { inner }
+    }
+
+    /// The TF name (`layer/w:0`) of a tensor of any live graph, for error messages.
+    pub fn tensor_name(id: TensorId) -> Option<String> {
+        let weak = {
+            let graphs = GRAPHS.lock().unwrap_or_else(|e| e.into_inner());
+            graphs.iter().find(|(g, _)| *g == id.graph)?.1.clone()
+        };
+        // Upgraded outside the lock: dropping the last handle here locks the registry again.
+        let graph = Graph {
+            inner: weak.upgrade()?,
+        };
+        let name = graph
+            .read()
+            .nodes
+            .get(id.node.index())
+            .map(Node::output_name);
+        name
     }
 
     /// A number unique to this graph among the graphs of the process.
@@ -146,7 +178,7 @@ impl Graph {
     pub fn tensor(&self, id: TensorId) -> Result<Tensor<'_>> {
         if id.graph != self.id() || id.node.index() >= self.len() {
             return Err(GraphError::ForeignTensor {
-                tensor: format!("{id:?}"),
+                tensor: Graph::tensor_name(id).unwrap_or_else(|| format!("{id:?}")),
                 location: location_string(Location::caller()),
             });
         }
@@ -196,6 +228,29 @@ impl Graph {
     pub fn variables(&self) -> Vec<Tensor<'_>> {
         let ids = self.read().variables.clone();
         ids.into_iter().map(|id| Tensor::new(self, id)).collect()
+    }
+
+    /// The variables optimizers update by default, in creation order.
+    pub fn trainable_variables(&self) -> Vec<Tensor<'_>> {
+        let s = self.read();
+        let ids: Vec<NodeId> = s
+            .variables
+            .iter()
+            .zip(&s.trainable)
+            .filter(|(_, &t)| t)
+            .map(|(id, _)| *id)
+            .collect();
+        drop(s);
+        ids.into_iter().map(|id| Tensor::new(self, id)).collect()
+    }
+
+    /// Marks a variable as trainable or not (BatchNormalization's moving statistics are not).
+    /// Does nothing for a tensor that is not a variable.
+    pub fn set_trainable(&self, variable: Tensor<'_>, trainable: bool) {
+        let mut s = self.write();
+        if let crate::op::Op::Variable { slot } = s.nodes[variable.node_id().index()].op {
+            s.trainable[slot] = trainable;
+        }
     }
 
     /// Enters a name scope until the guard is dropped: nodes built meanwhile are named
@@ -303,7 +358,19 @@ impl Graph {
             Some(sc) => format!("{sc}/{new_base}"),
             None => new_base.to_string(),
         };
+        if wanted == old {
+            return old;
+        }
         let name = s.claim(&wanted);
+        // Give the old name back if this node was its only holder (nothing was uniqued
+        // against it and no scope lives under it), so `constant(..).named("a")` then
+        // `constant(..)` gives `a` and `Const`, as passing `name=` does in TF.
+        let prefix = format!("{old}/");
+        if s.used_names.get(&old) == Some(&1)
+            && !s.nodes.iter().any(|n| n.name.starts_with(&prefix))
+        {
+            s.used_names.remove(&old);
+        }
         s.by_name.remove(&old);
         s.by_name.insert(name.clone(), id);
         s.nodes[id.index()].name = name.clone();

@@ -15,16 +15,7 @@ impl Graph {
     #[track_caller]
     pub fn try_variable<'g>(&'g self, initial: Tensor<'g>, name: &str) -> Result<Tensor<'g>> {
         let meta = (initial.dtype(), initial.shape());
-        let slot = self.read().variables.len();
-        let var = self.add_node(Op::Variable { slot }, &[], Some(name), Some(meta), Location::caller())?;
-        let full = var.op_name();
-        let assign = self.in_exact_scope(&full, || {
-            initial.apply(Op::Assign { var: var.node_id(), mode: AssignMode::Set }, &[])
-        })?;
-        let mut s = self.write();
-        s.variables.push(var.node_id());
-        s.initializers.push(assign.node_id());
-        Ok(var)
+        self.new_variable(meta, name, Location::caller(), || Ok(initial))
     }
 
     #[track_caller]
@@ -32,18 +23,65 @@ impl Graph {
         ok(self.try_variable(initial, name))
     }
 
-    /// A variable of `shape` and `dtype` initialised by one of Keras's initializers.
+    /// A variable of `shape` and `dtype` initialised by one of Keras's initializers, whose ops
+    /// are built in the variable's scope (`name/RandomUniform`).
     #[track_caller]
-    pub fn try_variable_init(&self, shape: &[usize], dtype: DType, init: Initializer, name: &str) -> Result<Tensor<'_>> {
-        let scope = self.name_scope(name);
-        let initial = init.build(self, shape, dtype)?;
-        drop(scope);
-        self.try_variable(initial, name)
+    pub fn try_variable_init(
+        &self,
+        shape: &[usize],
+        dtype: DType,
+        init: Initializer,
+        name: &str,
+    ) -> Result<Tensor<'_>> {
+        let meta = (dtype, crate::shape::Shape::known(shape));
+        self.new_variable(meta, name, Location::caller(), || {
+            init.build(self, shape, dtype)
+        })
     }
 
     #[track_caller]
-    pub fn variable_init(&self, shape: &[usize], dtype: DType, init: Initializer, name: &str) -> Tensor<'_> {
+    pub fn variable_init(
+        &self,
+        shape: &[usize],
+        dtype: DType,
+        init: Initializer,
+        name: &str,
+    ) -> Tensor<'_> {
         ok(self.try_variable_init(shape, dtype, init, name))
+    }
+
+    /// Adds the variable node, registers it, then builds its initial value and initializer in
+    /// the variable's own scope.
+    fn new_variable<'g>(
+        &'g self,
+        meta: (DType, crate::shape::Shape),
+        name: &str,
+        location: crate::error::BuildLocation,
+        initial: impl FnOnce() -> Result<Tensor<'g>>,
+    ) -> Result<Tensor<'g>> {
+        let var = {
+            let slot = self.read().variables.len();
+            let var =
+                self.add_node(Op::Variable { slot }, &[], Some(name), Some(meta), location)?;
+            let mut s = self.write();
+            s.variables.push(var.node_id());
+            s.trainable.push(true);
+            s.initializers.push(None);
+            var
+        };
+        let Op::Variable { slot } = var.op() else {
+            unreachable!("just built")
+        };
+        let assign = self.in_exact_scope(&var.op_name(), || {
+            let value = initial()?;
+            let op = Op::Assign {
+                var: var.node_id(),
+                mode: AssignMode::Set,
+            };
+            self.add_node(op, &[value], None, None, location)
+        })?;
+        self.write().initializers[slot] = Some(assign.node_id());
+        Ok(var)
     }
 
     /// A no-op that runs after `ops` (TF's `group`): run it as a target to run them all.
@@ -70,7 +108,11 @@ impl Graph {
     #[track_caller]
     pub fn global_variables_initializer(&self) -> Tensor<'_> {
         let inits = self.read().initializers.clone();
-        let ops: Vec<Tensor<'_>> = inits.into_iter().map(|id| Tensor::new(self, id)).collect();
+        let ops: Vec<Tensor<'_>> = inits
+            .into_iter()
+            .flatten()
+            .map(|id| Tensor::new(self, id))
+            .collect();
         self.group(&ops, "init")
     }
 
@@ -81,7 +123,7 @@ impl Graph {
         let ops: Vec<Tensor<'g>> = vars
             .iter()
             .filter_map(|v| match s.nodes[v.node_id().index()].op {
-                Op::Variable { slot } => Some(Tensor::new(self, s.initializers[slot])),
+                Op::Variable { slot } => s.initializers[slot].map(|id| Tensor::new(self, id)),
                 _ => None,
             })
             .collect();
@@ -93,10 +135,22 @@ impl Graph {
 impl<'g> Tensor<'g> {
     #[track_caller]
     fn assign_with(self, value: Tensor<'g>, mode: AssignMode) -> Result<Tensor<'g>> {
-        let op = Op::Assign { var: self.node_id(), mode };
+        let op = Op::Assign {
+            var: self.node_id(),
+            mode,
+        };
         if !matches!(self.op(), Op::Variable { .. }) {
-            let message = format!("'{}' is not a variable; only variables can be assigned", self.op_name());
-            return Err(self.graph().invalid_op(&op, None, &[self, value], message, Location::caller()));
+            let message = format!(
+                "'{}' is not a variable; only variables can be assigned",
+                self.op_name()
+            );
+            return Err(self.graph().invalid_op(
+                &op,
+                None,
+                &[self, value],
+                message,
+                Location::caller(),
+            ));
         }
         value.apply(op, &[])
     }
@@ -158,7 +212,12 @@ impl<'g> Tensor<'g> {
 
     #[track_caller]
     pub fn try_check_numerics(self, message: &str) -> Result<Tensor<'g>> {
-        self.apply(Op::CheckNumerics { message: message.to_string() }, &[])
+        self.apply(
+            Op::CheckNumerics {
+                message: message.to_string(),
+            },
+            &[],
+        )
     }
 
     /// The same value; the run fails with `message` if it holds a NaN or an infinity.
