@@ -36,7 +36,7 @@ fn main() -> Res {
     let g = Graph::new();
     g.set_random_seed(2024);
 
-    // -- constant tensors: tf.constant(value, dtype, shape, name), tf.zeros, tf.ones ------------
+    // -- constant tensors: tf.constant(value, dtype, shape, name), tf.zeros, tf.ones
     let scalar = g.constant(3.0f32).named("scalar");
     let vector = g.constant([1i32, 2, 3]).named("vector");
     let matrix = g.constant([[1.0f64, 2.0], [3.0, 4.0]]).named("matrix");
@@ -53,13 +53,13 @@ fn main() -> Res {
     let ones_again = g.ones(&[1], DType::F32); // same base name: rill makes it unique (ones_1)
     let fives = g.fill(&[2, 2], 5.0, DType::I64);
 
-    // -- sequence tensors: tf.linspace(start, stop, num), tf.range(start, limit, delta) ---------
+    // -- sequence tensors: tf.linspace(start, stop, num), tf.range(start, limit, delta)
     let lin = g.linspace(0.0, 1.0, 5, DType::F32);
     let int_range = g.range(0.0, 10.0, 3.0, DType::I32);
     let float_range = g.range(1.0, 2.0, 0.25, DType::F64);
     let countdown = g.range(5.0, 0.0, -1.0, DType::I64);
 
-    // -- random tensors: new values at every run, the same ones every time the program runs ----
+    // -- random tensors: new values at every run, the same ones every time the program runs
     let normal = g
         .random_normal(&[2, 3], 0.0, 1.0, DType::F32, Some(7))
         .named("normal");
@@ -67,7 +67,7 @@ fn main() -> Res {
         .random_uniform(&[4], -1.0, 1.0, DType::F64, Some(7))
         .named("uniform");
 
-    // -- variable tensors: tf.Variable(initial_value, dtype, name) ------------------------------
+    // -- variable tensors: tf.Variable(initial_value, dtype, name)
     // An initializer builds the ops that draw the initial value (Keras's default for kernels).
     let glorot = Initializer::GlorotUniform { seed: Some(1) }.build(&g, &[2, 3], DType::F32)?;
     let w = g.variable(glorot, "W");

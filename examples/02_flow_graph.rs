@@ -3,7 +3,7 @@
 //! fetched and an intermediate fed, and the errors TF1 users know, printed.
 //!
 //! Run with `cargo run --release --example 02_flow_graph`. The DOT goes to the system's temp
-//! directory unless `--dot PATH` names another file (the docs use `--dot docs/img/02-flow-graph.dot`).
+//! directory unless `--dot PATH` names another file; `dot -Tsvg` draws it (docs/img/).
 
 use ndarray::array;
 use rill::prelude::*;
@@ -15,7 +15,7 @@ type Res<T = ()> = Result<T, Box<dyn Error>>;
 fn main() -> Res {
     let dot_path = parse_args()?;
 
-    // -- build: nothing is computed here, every call adds a node ---------------------------------
+    // -- build: nothing is computed here, every call adds a node
     let g = Graph::new();
     let x = g.placeholder(DType::F32, [None, Some(2)], "x");
     let (w, b, z, y) = {
@@ -29,7 +29,7 @@ fn main() -> Res {
     };
     let init = g.global_variables_initializer();
 
-    // -- inspect ----------------------------------------------------------------------------------
+    // -- inspect
     println!(
         "== {} nodes, in the order they were built (a topological order)",
         g.len()
@@ -57,7 +57,7 @@ fn main() -> Res {
     g.write_dot(&dot_path)?;
     println!("wrote the graph in DOT to {}", dot_path.display());
 
-    // -- run --------------------------------------------------------------------------------------
+    // -- run
     let sess = Session::new(&g);
     sess.run_target(init)?;
     println!(
@@ -91,7 +91,7 @@ fn main() -> Res {
         indent(&sess.eval(y, &[feed(z, &zs)])?)
     );
 
-    // -- errors: each names the tensor, its dtype and shape, and the line that built it -------------
+    // -- errors: each names the tensor, its dtype and shape, and the line that built it
     println!("\n== errors");
     report("y without feeding x", sess.eval(y, &[]));
     let bad_shape = Value::from(array![[1.0f32, 2.0, 3.0]]);
