@@ -22,8 +22,10 @@ pub enum PlanError {
         shape: Shape,
         location: String,
     },
-    #[error("Tensor {tensor:?} is not an element of this graph (graph #{graph}); it belongs to graph #{other}")]
+    #[error("Tensor {name} is not an element of this graph (graph #{graph}); it belongs to graph #{other}")]
     ForeignTensor {
+        /// The tensor's name in its own graph (`x:0`), or its id if that graph is gone.
+        name: String,
         tensor: TensorId,
         graph: u32,
         other: u32,
@@ -93,6 +95,7 @@ pub fn lower(graph: &Graph, request: &Request) -> Result<Plan, PlanError> {
     for t in all {
         if t.graph != gid || t.node.index() >= len {
             return Err(PlanError::ForeignTensor {
+                name: Graph::tensor_name(*t).unwrap_or_else(|| format!("{t:?}")),
                 tensor: *t,
                 graph: gid,
                 other: t.graph,
@@ -151,9 +154,25 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
             num_slots += 1;
         }
     }
+    // A variable is read when a step consumes it, not at its own place in id order, so a
+    // consumer ordered after an assign (by a control dependency) sees the assigned value, as
+    // TF1's reference variables do. Each consuming step gets a read of its own, just before
+    // it. A variable fetched, run as a target or used as a control input is read in place.
+    let is_var = |i: usize| matches!(nodes[i].op, Op::Variable { .. }) && !fed[i];
+    let mut read_in_place = vec![false; nodes.len()];
+    for t in request.fetches.iter().chain(&request.targets) {
+        read_in_place[t.node.index()] = true;
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        if needed[i] && !fed[i] {
+            for c in &n.control_inputs {
+                read_in_place[c.index()] = true;
+            }
+        }
+    }
     let mut steps = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
-        if !needed[i] || fed[i] {
+        if !needed[i] || fed[i] || (is_var(i) && !read_in_place[i]) {
             continue;
         }
         if matches!(n.op, Op::Placeholder) {
@@ -169,27 +188,23 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
                 ),
             });
         }
-        steps.push(Step {
-            node: NodeId(i as u32),
-            name: n.name.clone(),
-            op: n.op.clone(),
-            inputs: n.inputs.iter().map(|id| slot_of[id.index()]).collect(),
-            output: slot_of[i],
-            dtype: n.dtype,
-            shape: n.shape.clone(),
-            location: n.location,
-            frees: Vec::new(),
-            variable: match n.op {
-                Op::Assign { var, .. } => match nodes[var.index()].op {
-                    Op::Variable { slot } => Some(VarRef {
-                        slot,
-                        name: nodes[var.index()].name.clone(),
-                    }),
-                    _ => None,
-                },
-                _ => None,
-            },
-        });
+        let mut inputs = Vec::with_capacity(n.inputs.len());
+        let mut reads: Vec<(NodeId, usize)> = Vec::new();
+        for &id in &n.inputs {
+            let slot = if !is_var(id.index()) {
+                slot_of[id.index()]
+            } else if let Some(&(_, slot)) = reads.iter().find(|(v, _)| *v == id) {
+                slot
+            } else {
+                let slot = num_slots;
+                num_slots += 1;
+                steps.push(step_of(nodes, id.index(), Vec::new(), slot));
+                reads.push((id, slot));
+                slot
+            };
+            inputs.push(slot);
+        }
+        steps.push(step_of(nodes, i, inputs, slot_of[i]));
     }
     // Liveness: a slot dies after its last reader, unless it is fetched.
     let mut last_reader = vec![usize::MAX; num_slots];
@@ -230,4 +245,30 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
         feeds,
         fetches,
     })
+}
+
+/// The step that runs node `i`, reading `inputs` and writing `output`.
+fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step {
+    let n = &nodes[i];
+    Step {
+        node: NodeId(i as u32),
+        name: n.name.clone(),
+        op: n.op.clone(),
+        inputs,
+        output,
+        dtype: n.dtype,
+        shape: n.shape.clone(),
+        location: n.location,
+        frees: Vec::new(),
+        variable: match n.op {
+            Op::Assign { var, .. } => match nodes[var.index()].op {
+                Op::Variable { slot } => Some(VarRef {
+                    slot,
+                    name: nodes[var.index()].name.clone(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        },
+    }
 }

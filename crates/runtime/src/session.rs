@@ -18,7 +18,10 @@ pub struct Feed<'v> {
 
 /// Feeds `value` to `tensor` (any tensor can be fed, not only placeholders).
 pub fn feed<'v>(tensor: impl AsTensorId, value: &'v Value) -> Feed<'v> {
-    Feed { tensor: tensor.tensor_id(), value }
+    Feed {
+        tensor: tensor.tensor_id(),
+        value,
+    }
 }
 
 /// Runs a graph. `Send + Sync`: several threads may call `run` at once; each run sees the
@@ -64,7 +67,8 @@ impl Session {
 
     /// Runs `targets` (ops such as a training step or `init`) for their effects.
     pub fn run_targets<T: AsTensorId>(&self, targets: &[T], feeds: &[Feed<'_>]) -> Result<()> {
-        self.run_with_targets(&[] as &[TensorId], feeds, targets).map(|_| ())
+        self.run_with_targets(&[] as &[TensorId], feeds, targets)
+            .map(|_| ())
     }
 
     /// Runs `init`-style target ops with no feeds: `sess.run_target(init)`.
@@ -90,8 +94,8 @@ impl Session {
             if f.value.dtype() != slot.dtype {
                 return Err(RunError::FeedDType {
                     tensor: slot.name.clone(),
-                    got: f.value.dtype().to_string(),
-                    expected: slot.dtype.to_string(),
+                    got: f.value.dtype().tf_name().to_string(),
+                    expected: slot.dtype.tf_name().to_string(),
                 });
             }
             if !slot.shape.admits(f.value.shape()) {
@@ -103,18 +107,29 @@ impl Session {
             }
             values.push(f.value);
         }
-        let ctx = RunContext { variables: &self.variables, run: self.runs.fetch_add(1, Ordering::Relaxed) };
+        let ctx = RunContext {
+            variables: &self.variables,
+            run: self.runs.fetch_add(1, Ordering::Relaxed),
+        };
         self.executor.execute(&plan, &values, &ctx)
     }
 
     /// The cached plan for a request, compiled on first use. The graph only grows and its nodes
     /// never change, so a cached plan stays valid when nodes are added later.
     fn plan(&self, request: Request) -> Result<Arc<Plan>> {
-        if let Some(p) = self.plans.read().unwrap_or_else(|e| e.into_inner()).get(&request) {
+        if let Some(p) = self
+            .plans
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&request)
+        {
             return Ok(p.clone());
         }
         let plan = Arc::new(lower(&self.graph, &request)?);
-        self.plans.write().unwrap_or_else(|e| e.into_inner()).insert(request, plan.clone());
+        self.plans
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(request, plan.clone());
         Ok(plan)
     }
 
