@@ -338,3 +338,353 @@ impl Op {
         )
     }
 }
+
+/// Every name `Op::type_name` can return, once each. The registry test in `tests/ops` fails for
+/// a name here without a forward test; the test below fails (or stops compiling) for an op
+/// whose name is missing here.
+pub const TYPE_NAMES: &[&str] = &[
+    "Placeholder",
+    "Const",
+    "Variable",
+    "Assign",
+    "AssignAdd",
+    "AssignSub",
+    "NoOp",
+    "LinSpace",
+    "Range",
+    "RandomNormal",
+    "TruncatedNormal",
+    "RandomUniform",
+    // UnaryOp::ALL, in order.
+    "Neg",
+    "Abs",
+    "Sign",
+    "Square",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Rsqrt",
+    "Sin",
+    "Cos",
+    "Tanh",
+    "Sigmoid",
+    "Relu",
+    "LeakyRelu",
+    "Elu",
+    "Softplus",
+    // BinaryOp::ALL, in order.
+    "Add",
+    "Sub",
+    "Mul",
+    "RealDiv",
+    "Pow",
+    "Maximum",
+    "Minimum",
+    // CompareOp::ALL, in order.
+    "Equal",
+    "NotEqual",
+    "Less",
+    "LessEqual",
+    "Greater",
+    "GreaterEqual",
+    "Select",
+    "Cast",
+    "Identity",
+    "StopGradient",
+    "CheckNumerics",
+    "MatMul",
+    "Sum",
+    "Mean",
+    "Max",
+    "Min",
+    "ArgMax",
+    "ArgMin",
+    "Softmax",
+    "LogSoftmax",
+    "Reshape",
+    "Transpose",
+    "ExpandDims",
+    "Squeeze",
+    "ConcatV2",
+    "Pack",
+    "Slice",
+    "GatherV2",
+    "OneHot",
+    "Shape",
+    "BroadcastTo",
+    "SumTo",
+    "ReshapeTo",
+    "SliceGrad",
+    "GatherGrad",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The position of `op`'s type name in `TYPE_NAMES`. The matches have no wildcard arm, so a
+    /// new variant (of `Op` or of any enum inside it that changes the type name) does not
+    /// compile until it gets a position here; `type_names_cover_every_op` then fails until the
+    /// name is in `TYPE_NAMES` and `examples` builds the variant.
+    fn type_index(op: &Op) -> usize {
+        let unary = |u: &UnaryOp| match u {
+            UnaryOp::Neg => 0,
+            UnaryOp::Abs => 1,
+            UnaryOp::Sign => 2,
+            UnaryOp::Square => 3,
+            UnaryOp::Exp => 4,
+            UnaryOp::Log => 5,
+            UnaryOp::Sqrt => 6,
+            UnaryOp::Rsqrt => 7,
+            UnaryOp::Sin => 8,
+            UnaryOp::Cos => 9,
+            UnaryOp::Tanh => 10,
+            UnaryOp::Sigmoid => 11,
+            UnaryOp::Relu => 12,
+            UnaryOp::LeakyRelu { .. } => 13,
+            UnaryOp::Elu { .. } => 14,
+            UnaryOp::Softplus => 15,
+        };
+        let binary = |b: &BinaryOp| match b {
+            BinaryOp::Add => 0,
+            BinaryOp::Sub => 1,
+            BinaryOp::Mul => 2,
+            BinaryOp::Div => 3,
+            BinaryOp::Pow => 4,
+            BinaryOp::Maximum => 5,
+            BinaryOp::Minimum => 6,
+        };
+        let compare = |c: &CompareOp| match c {
+            CompareOp::Equal => 0,
+            CompareOp::NotEqual => 1,
+            CompareOp::Less => 2,
+            CompareOp::LessEqual => 3,
+            CompareOp::Greater => 4,
+            CompareOp::GreaterEqual => 5,
+        };
+        match op {
+            Op::Placeholder => 0,
+            Op::Const(_) => 1,
+            Op::Variable { .. } => 2,
+            Op::Assign { mode, .. } => match mode {
+                AssignMode::Set => 3,
+                AssignMode::Add => 4,
+                AssignMode::Sub => 5,
+            },
+            Op::NoOp => 6,
+            Op::LinSpace { .. } => 7,
+            Op::Range { .. } => 8,
+            Op::Random { distribution, .. } => match distribution {
+                Distribution::Normal { .. } => 9,
+                Distribution::TruncatedNormal { .. } => 10,
+                Distribution::Uniform { .. } => 11,
+            },
+            Op::Unary(u) => 12 + unary(u),
+            Op::Binary(b) => 28 + binary(b),
+            Op::Compare(c) => 35 + compare(c),
+            Op::Select => 41,
+            Op::Cast { .. } => 42,
+            Op::Identity => 43,
+            Op::StopGradient => 44,
+            Op::CheckNumerics { .. } => 45,
+            Op::MatMul { .. } => 46,
+            Op::Reduce { op, .. } => match op {
+                ReduceOp::Sum => 47,
+                ReduceOp::Mean => 48,
+                ReduceOp::Max => 49,
+                ReduceOp::Min => 50,
+            },
+            Op::ArgMax { .. } => 51,
+            Op::ArgMin { .. } => 52,
+            Op::Softmax { .. } => 53,
+            Op::LogSoftmax { .. } => 54,
+            Op::Reshape { .. } => 55,
+            Op::Transpose { .. } => 56,
+            Op::ExpandDims { .. } => 57,
+            Op::Squeeze { .. } => 58,
+            Op::Concat { .. } => 59,
+            Op::Stack { .. } => 60,
+            Op::Slice { .. } => 61,
+            Op::Gather { .. } => 62,
+            Op::OneHot { .. } => 63,
+            Op::ShapeOf => 64,
+            Op::BroadcastTo { .. } => 65,
+            Op::SumTo { .. } => 66,
+            Op::ReshapeTo { .. } => 67,
+            Op::SliceGrad { .. } => 68,
+            Op::GatherGrad { .. } => 69,
+        }
+    }
+
+    /// One op of every kind (every variant, every sub-kind with its own type name).
+    fn examples() -> Vec<Op> {
+        let shape = Shape::known(&[2]);
+        let mut ops = vec![
+            Op::Placeholder,
+            Op::Const(Arc::new(Value::scalar(1.0f32))),
+            Op::Variable { slot: 0 },
+            Op::Assign {
+                var: NodeId(0),
+                mode: AssignMode::Set,
+            },
+            Op::Assign {
+                var: NodeId(0),
+                mode: AssignMode::Add,
+            },
+            Op::Assign {
+                var: NodeId(0),
+                mode: AssignMode::Sub,
+            },
+            Op::NoOp,
+            Op::LinSpace {
+                start: 0.0,
+                stop: 1.0,
+                num: 2,
+            },
+            Op::Range {
+                start: 0.0,
+                limit: 1.0,
+                delta: 1.0,
+            },
+            Op::Random {
+                distribution: Distribution::Normal {
+                    mean: 0.0,
+                    stddev: 1.0,
+                },
+                seed: 0,
+            },
+            Op::Random {
+                distribution: Distribution::TruncatedNormal {
+                    mean: 0.0,
+                    stddev: 1.0,
+                },
+                seed: 0,
+            },
+            Op::Random {
+                distribution: Distribution::Uniform { min: 0.0, max: 1.0 },
+                seed: 0,
+            },
+        ];
+        ops.extend(UnaryOp::ALL.iter().map(|&u| Op::Unary(u)));
+        ops.extend(BinaryOp::ALL.iter().map(|&b| Op::Binary(b)));
+        ops.extend(CompareOp::ALL.iter().map(|&c| Op::Compare(c)));
+        ops.extend([
+            Op::Select,
+            Op::Cast { to: DType::F32 },
+            Op::Identity,
+            Op::StopGradient,
+            Op::CheckNumerics {
+                message: String::new(),
+            },
+            Op::MatMul {
+                transpose_a: false,
+                transpose_b: false,
+            },
+        ]);
+        for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min] {
+            ops.push(Op::Reduce {
+                op,
+                axes: vec![0],
+                keep_dims: false,
+            });
+        }
+        ops.extend([
+            Op::ArgMax { axis: 0 },
+            Op::ArgMin { axis: 0 },
+            Op::Softmax { axis: 0 },
+            Op::LogSoftmax { axis: 0 },
+            Op::Reshape { shape: vec![-1] },
+            Op::Transpose { perm: vec![0] },
+            Op::ExpandDims { axis: 0 },
+            Op::Squeeze { axes: vec![0] },
+            Op::Concat { axis: 0 },
+            Op::Stack { axis: 0 },
+            Op::Slice {
+                begin: vec![0],
+                size: vec![None],
+            },
+            Op::Gather { axis: 0 },
+            Op::OneHot {
+                depth: 2,
+                on_value: 1.0,
+                off_value: 0.0,
+                dtype: DType::F32,
+            },
+            Op::ShapeOf,
+            Op::BroadcastTo {
+                shape: shape.clone(),
+            },
+            Op::SumTo {
+                shape: shape.clone(),
+            },
+            Op::ReshapeTo {
+                shape: shape.clone(),
+            },
+            Op::SliceGrad {
+                begin: vec![0],
+                shape: shape.clone(),
+            },
+            Op::GatherGrad { axis: 0, shape },
+        ]);
+        ops
+    }
+
+    #[test]
+    fn type_names_cover_every_op() {
+        let mut hit = vec![false; TYPE_NAMES.len()];
+        for op in examples() {
+            let i = type_index(&op);
+            assert!(
+                i < TYPE_NAMES.len(),
+                "{op:?} has position {i}, past the end of TYPE_NAMES"
+            );
+            assert_eq!(
+                TYPE_NAMES[i],
+                op.type_name(),
+                "TYPE_NAMES[{i}] should be {op:?}'s name"
+            );
+            hit[i] = true;
+        }
+        let missing: Vec<_> = TYPE_NAMES
+            .iter()
+            .zip(&hit)
+            .filter(|(_, &h)| !h)
+            .map(|(n, _)| *n)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "no example op builds {missing:?}: add one to `examples`"
+        );
+        let mut sorted = TYPE_NAMES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            TYPE_NAMES.len(),
+            "TYPE_NAMES lists a name twice"
+        );
+    }
+
+    #[test]
+    fn sub_enum_lists_are_complete() {
+        // `ALL` arrays are what tests walk; each must list distinct kinds.
+        let names = |it: &mut dyn Iterator<Item = &'static str>| {
+            let mut v: Vec<_> = it.collect();
+            v.sort_unstable();
+            v.dedup();
+            v.len()
+        };
+        assert_eq!(
+            names(&mut UnaryOp::ALL.iter().map(|u| u.type_name())),
+            UnaryOp::ALL.len()
+        );
+        assert_eq!(
+            names(&mut BinaryOp::ALL.iter().map(|b| b.type_name())),
+            BinaryOp::ALL.len()
+        );
+        assert_eq!(
+            names(&mut CompareOp::ALL.iter().map(|c| c.type_name())),
+            CompareOp::ALL.len()
+        );
+    }
+}

@@ -51,7 +51,8 @@ macro_rules! int_num {
             #[inline(always)] fn mul(self, b: Self) -> Self { self.wrapping_mul(b) }
             #[inline(always)] fn div(self, b: Self) -> Self {
                 let q = self.wrapping_div(b);
-                if (self % b != 0) && ((self < 0) != (b < 0)) { q - 1 } else { q }
+                // wrapping_rem: MIN % -1 would panic; like MIN / -1 it wraps (to 0).
+                if (self.wrapping_rem(b) != 0) && ((self < 0) != (b < 0)) { q - 1 } else { q }
             }
             #[inline(always)] fn neg(self) -> Self { self.wrapping_neg() }
             #[inline(always)] fn abs(self) -> Self { self.wrapping_abs() }
