@@ -74,7 +74,10 @@ impl UnaryOp {
 
     /// Ops defined on integers as well as floats.
     pub fn accepts_integers(self) -> bool {
-        matches!(self, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Square)
+        matches!(
+            self,
+            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Square
+        )
     }
 }
 
@@ -171,11 +174,20 @@ impl ReduceOp {
 /// Distributions of the random ops.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Distribution {
-    Normal { mean: f64, stddev: f64 },
+    Normal {
+        mean: f64,
+        stddev: f64,
+    },
     /// Normal, with values beyond two standard deviations drawn again (TF's `truncated_normal`).
-    TruncatedNormal { mean: f64, stddev: f64 },
+    TruncatedNormal {
+        mean: f64,
+        stddev: f64,
+    },
     /// Uniform on `[min, max)`.
-    Uniform { min: f64, max: f64 },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
 }
 
 /// How an assign op combines the new value with the old.
@@ -194,68 +206,138 @@ pub enum Op {
     /// A constant value, stored in the graph.
     Const(Arc<Value>),
     /// A variable's current value; the state lives in the session, at `slot`.
-    Variable { slot: usize },
+    Variable {
+        slot: usize,
+    },
     /// Writes its input into the variable `var` (a `Variable` node) and returns the new value.
-    Assign { var: NodeId, mode: AssignMode },
+    Assign {
+        var: NodeId,
+        mode: AssignMode,
+    },
     /// Does nothing; runs its control inputs (`group`, the init op).
     NoOp,
     /// `num` evenly spaced values from `start` to `stop`, both included.
-    LinSpace { start: f64, stop: f64, num: usize },
+    LinSpace {
+        start: f64,
+        stop: f64,
+        num: usize,
+    },
     /// `start, start + delta, ...` up to but excluding `limit`.
-    Range { start: f64, limit: f64, delta: f64 },
-    /// Random values of a fixed shape, drawn anew at every run from a seeded stream.
-    Random { distribution: Distribution, seed: u64 },
+    Range {
+        start: f64,
+        limit: f64,
+        delta: f64,
+    },
+    /// Random values drawn anew at every run from a seeded stream: of the node's static shape,
+    /// or, given an input, of the run-time shape that i64 vector holds.
+    Random {
+        distribution: Distribution,
+        seed: u64,
+    },
     Unary(UnaryOp),
     Binary(BinaryOp),
     Compare(CompareOp),
     /// `where(cond, x, y)`, broadcasting all three.
     Select,
-    Cast { to: DType },
+    Cast {
+        to: DType,
+    },
     Identity,
     /// Identity forwards; no gradient flows back.
     StopGradient,
     /// Identity that fails the run if its input has a NaN or an infinity.
-    CheckNumerics { message: String },
+    CheckNumerics {
+        message: String,
+    },
     /// Matrix product of the last two axes; leading axes are batch axes and broadcast.
-    MatMul { transpose_a: bool, transpose_b: bool },
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
     /// Reduction over `axes` (sorted, distinct, non-negative).
-    Reduce { op: ReduceOp, axes: Vec<usize>, keep_dims: bool },
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+        keep_dims: bool,
+    },
     /// Index of the largest element along `axis` (i64).
-    ArgMax { axis: usize },
+    ArgMax {
+        axis: usize,
+    },
     /// Index of the smallest element along `axis` (i64).
-    ArgMin { axis: usize },
-    Softmax { axis: usize },
-    LogSoftmax { axis: usize },
+    ArgMin {
+        axis: usize,
+    },
+    Softmax {
+        axis: usize,
+    },
+    LogSoftmax {
+        axis: usize,
+    },
     /// Reshape to `shape`; at most one `-1`, inferred from the element count.
-    Reshape { shape: Vec<i64> },
-    Transpose { perm: Vec<usize> },
-    ExpandDims { axis: usize },
+    Reshape {
+        shape: Vec<i64>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    ExpandDims {
+        axis: usize,
+    },
     /// Removes the given axes, each of size 1.
-    Squeeze { axes: Vec<usize> },
-    Concat { axis: usize },
-    Stack { axis: usize },
+    Squeeze {
+        axes: Vec<usize>,
+    },
+    Concat {
+        axis: usize,
+    },
+    Stack {
+        axis: usize,
+    },
     /// `size[i] = None` takes the rest of axis `i`.
-    Slice { begin: Vec<usize>, size: Vec<Option<usize>> },
+    Slice {
+        begin: Vec<usize>,
+        size: Vec<Option<usize>>,
+    },
     /// Takes the slices of `params` at `indices` along `axis`: inputs `[params, indices]`.
-    Gather { axis: usize },
+    Gather {
+        axis: usize,
+    },
     /// One-hot encoding of integer indices along a new last axis.
-    OneHot { depth: usize, on_value: f64, off_value: f64, dtype: DType },
+    OneHot {
+        depth: usize,
+        on_value: f64,
+        off_value: f64,
+        dtype: DType,
+    },
     /// The run-time shape of the input, as an i64 vector.
     ShapeOf,
     // The ops below take a run-time shape (an i64 vector, usually from `ShapeOf`) as their last
     // input, so gradients work when the batch size is known only at run time. `shape` is what
     // is known of it statically.
     /// Inputs `[x, shape]`: `x` broadcast to `shape`.
-    BroadcastTo { shape: Shape },
+    BroadcastTo {
+        shape: Shape,
+    },
     /// Inputs `[x, shape]`: `x` summed down to `shape`, which it broadcasts from (undoes broadcasting).
-    SumTo { shape: Shape },
+    SumTo {
+        shape: Shape,
+    },
     /// Inputs `[x, shape]`: `x` reshaped to `shape`.
-    ReshapeTo { shape: Shape },
+    ReshapeTo {
+        shape: Shape,
+    },
     /// Inputs `[grad, shape]`: `grad` placed at `begin` inside zeros of `shape` (gradient of Slice).
-    SliceGrad { begin: Vec<usize>, shape: Shape },
+    SliceGrad {
+        begin: Vec<usize>,
+        shape: Shape,
+    },
     /// Inputs `[grad, indices, shape]`: slices of `grad` added into zeros of `shape` at `indices`
     /// along `axis` (gradient of Gather).
-    GatherGrad { axis: usize, shape: Shape },
+    GatherGrad {
+        axis: usize,
+        shape: Shape,
+    },
 }
 
 impl Op {
@@ -334,7 +416,12 @@ impl Op {
     pub fn is_elementwise(&self) -> bool {
         matches!(
             self,
-            Op::Unary(_) | Op::Binary(_) | Op::Compare(_) | Op::Select | Op::Cast { .. } | Op::Identity
+            Op::Unary(_)
+                | Op::Binary(_)
+                | Op::Compare(_)
+                | Op::Select
+                | Op::Cast { .. }
+                | Op::Identity
         )
     }
 }

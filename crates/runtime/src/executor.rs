@@ -1,7 +1,7 @@
 //! Executors run a `Plan`. `SequentialExecutor` runs the steps one after another in plan order;
 //! a parallel executor can replace it behind the same trait.
 
-use crate::error::{RunError, Result};
+use crate::error::{Result, RunError};
 use crate::kernels::{self, elementwise, reduce};
 use crate::variables::{AssignError, VariableStore};
 use rill_compiler::{Plan, Step};
@@ -66,7 +66,12 @@ impl Executor for SequentialExecutor {
                 let inputs: Vec<&Value> = step
                     .inputs
                     .iter()
-                    .map(|&s| slots[s].as_ref().expect("plan order puts inputs first").value())
+                    .map(|&s| {
+                        slots[s]
+                            .as_ref()
+                            .expect("plan order puts inputs first")
+                            .value()
+                    })
                     .collect();
                 run_step(step, &inputs, &slots, ctx)?
             };
@@ -81,7 +86,11 @@ impl Executor for SequentialExecutor {
         for (i, &s) in plan.fetches.iter().enumerate() {
             // The same tensor may be fetched twice; only the last fetch may take the slot.
             let again = plan.fetches[i + 1..].contains(&s);
-            let held = if again { slots[s].as_ref().map(|h| Held::Shared(h.share())) } else { slots[s].take() };
+            let held = if again {
+                slots[s].as_ref().map(|h| Held::Shared(h.share()))
+            } else {
+                slots[s].take()
+            };
             out.push(held.expect("fetched slots are filled").into_value());
         }
         Ok(out)
@@ -89,14 +98,28 @@ impl Executor for SequentialExecutor {
 }
 
 /// Executes one step. Returns `None` for ops without output.
-fn run_step(step: &Step, inputs: &[&Value], slots: &[Option<Held<'_>>], ctx: &RunContext<'_>) -> Result<Option<Arc<Value>>> {
-    let pass_through = || slots[step.inputs[0]].as_ref().expect("input present").share();
+fn run_step(
+    step: &Step,
+    inputs: &[&Value],
+    slots: &[Option<Held<'_>>],
+    ctx: &RunContext<'_>,
+) -> Result<Option<Arc<Value>>> {
+    let pass_through = || {
+        slots[step.inputs[0]]
+            .as_ref()
+            .expect("input present")
+            .share()
+    };
     Ok(Some(match &step.op {
         Op::Const(v) => v.clone(),
-        Op::Variable { slot } => ctx.variables.read(*slot).ok_or_else(|| RunError::Uninitialized {
-            name: step.name.clone(),
-            location: location_string(step.location),
-        })?,
+        Op::Variable { slot } => {
+            ctx.variables
+                .read(*slot)
+                .ok_or_else(|| RunError::Uninitialized {
+                    name: step.name.clone(),
+                    location: location_string(step.location),
+                })?
+        }
         Op::Assign { mode, .. } => assign(step, *mode, pass_through(), ctx)?,
         Op::NoOp => return Ok(None),
         Op::Identity | Op::StopGradient => pass_through(),
@@ -115,30 +138,66 @@ fn run_step(step: &Step, inputs: &[&Value], slots: &[Option<Held<'_>>], ctx: &Ru
             });
         }
         Op::Random { distribution, seed } => {
-            let shape = step.shape.to_known().unwrap_or_default();
-            Arc::new(kernels::random::sample(*distribution, *seed, ctx.run, &shape, step.dtype))
+            let shape = match inputs.first() {
+                Some(dims) => {
+                    kernels::array::shape_arg(dims).map_err(|m| kernel_error(step, inputs, m))?
+                }
+                None => step.shape.to_known().unwrap_or_default(),
+            };
+            Arc::new(kernels::random::sample(
+                *distribution,
+                *seed,
+                ctx.run,
+                &shape,
+                step.dtype,
+            ))
         }
-        op => Arc::new(kernels::compute(op, inputs, &step.shape, step.dtype).map_err(|m| kernel_error(step, inputs, m))?),
+        op => Arc::new(
+            kernels::compute(op, inputs, &step.shape, step.dtype)
+                .map_err(|m| kernel_error(step, inputs, m))?,
+        ),
     }))
 }
 
-fn assign(step: &Step, mode: AssignMode, value: Arc<Value>, ctx: &RunContext<'_>) -> Result<Arc<Value>> {
-    let var = step.variable.as_ref().expect("the plan resolves assign targets");
+fn assign(
+    step: &Step,
+    mode: AssignMode,
+    value: Arc<Value>,
+    ctx: &RunContext<'_>,
+) -> Result<Arc<Value>> {
+    let var = step
+        .variable
+        .as_ref()
+        .expect("the plan resolves assign targets");
     if !step.shape.admits(value.shape()) {
         let inputs = [&*value];
-        return Err(kernel_error(step, &inputs, format!("Assign requires shapes of both tensors to match: variable {} vs value {:?}", step.shape, value.shape())));
+        return Err(kernel_error(
+            step,
+            &inputs,
+            format!(
+                "Assign requires shapes of both tensors to match: variable {} vs value {:?}",
+                step.shape,
+                value.shape()
+            ),
+        ));
     }
     let combine = |old: &Value, new: &Value| {
-        let op = if mode == AssignMode::Add { BinaryOp::Add } else { BinaryOp::Sub };
+        let op = if mode == AssignMode::Add {
+            BinaryOp::Add
+        } else {
+            BinaryOp::Sub
+        };
         elementwise::binary(op, old, new)
     };
-    ctx.variables.assign(var.slot, mode, value.clone(), combine).map_err(|e| match e {
-        AssignError::Uninitialized => RunError::Uninitialized {
-            name: var.name.clone(),
-            location: location_string(step.location),
-        },
-        AssignError::Kernel(m) => kernel_error(step, &[&value], m),
-    })
+    ctx.variables
+        .assign(var.slot, mode, value.clone(), combine)
+        .map_err(|e| match e {
+            AssignError::Uninitialized => RunError::Uninitialized {
+                name: var.name.clone(),
+                location: location_string(step.location),
+            },
+            AssignError::Kernel(m) => kernel_error(step, &[&value], m),
+        })
 }
 
 pub(crate) fn kernel_error(step: &Step, inputs: &[&Value], message: String) -> RunError {

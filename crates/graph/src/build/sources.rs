@@ -27,7 +27,12 @@ impl Graph {
     /// TF's `constant(value, dtype, shape)`: the value cast to `dtype`, then filled (from a
     /// scalar) or reshaped (same element count) to `shape`.
     #[track_caller]
-    pub fn try_constant_with(&self, value: impl IntoValue, dtype: DType, shape: Option<&[usize]>) -> Result<Tensor<'_>> {
+    pub fn try_constant_with(
+        &self,
+        value: impl IntoValue,
+        dtype: DType,
+        shape: Option<&[usize]>,
+    ) -> Result<Tensor<'_>> {
         let v = value.into_value().cast(dtype);
         let v = match shape {
             None => v,
@@ -47,7 +52,12 @@ impl Graph {
     }
 
     #[track_caller]
-    pub fn constant_with(&self, value: impl IntoValue, dtype: DType, shape: Option<&[usize]>) -> Tensor<'_> {
+    pub fn constant_with(
+        &self,
+        value: impl IntoValue,
+        dtype: DType,
+        shape: Option<&[usize]>,
+    ) -> Tensor<'_> {
         ok(self.try_constant_with(value, dtype, shape))
     }
 
@@ -55,7 +65,13 @@ impl Graph {
     #[track_caller]
     pub fn try_fill(&self, shape: &[usize], value: f64, dtype: DType) -> Result<Tensor<'_>> {
         let v = Value::full(dtype, shape, value);
-        self.add_node(Op::Const(Arc::new(v)), &[], Some("Fill"), None, Location::caller())
+        self.add_node(
+            Op::Const(Arc::new(v)),
+            &[],
+            Some("Fill"),
+            None,
+            Location::caller(),
+        )
     }
 
     #[track_caller]
@@ -66,25 +82,49 @@ impl Graph {
     #[track_caller]
     pub fn zeros(&self, shape: &[usize], dtype: DType) -> Tensor<'_> {
         let v = Value::full(dtype, shape, 0.0);
-        ok(self.add_node(Op::Const(Arc::new(v)), &[], Some("zeros"), None, Location::caller()))
+        ok(self.add_node(
+            Op::Const(Arc::new(v)),
+            &[],
+            Some("zeros"),
+            None,
+            Location::caller(),
+        ))
     }
 
     #[track_caller]
     pub fn ones(&self, shape: &[usize], dtype: DType) -> Tensor<'_> {
         let v = Value::full(dtype, shape, 1.0);
-        ok(self.add_node(Op::Const(Arc::new(v)), &[], Some("ones"), None, Location::caller()))
+        ok(self.add_node(
+            Op::Const(Arc::new(v)),
+            &[],
+            Some("ones"),
+            None,
+            Location::caller(),
+        ))
     }
 
     /// `num` evenly spaced values from `start` to `stop`, both included (float dtypes).
     #[track_caller]
-    pub fn try_linspace(&self, start: f64, stop: f64, num: usize, dtype: DType) -> Result<Tensor<'_>> {
+    pub fn try_linspace(
+        &self,
+        start: f64,
+        stop: f64,
+        num: usize,
+        dtype: DType,
+    ) -> Result<Tensor<'_>> {
         if num == 0 || !dtype.is_float() {
             return Err(invalid_argument(format!(
                 "linspace needs num > 0 and a float dtype, got num {num} and {dtype}"
             )));
         }
         let meta = (dtype, known(&[num]));
-        self.add_node(Op::LinSpace { start, stop, num }, &[], None, Some(meta), Location::caller())
+        self.add_node(
+            Op::LinSpace { start, stop, num },
+            &[],
+            None,
+            Some(meta),
+            Location::caller(),
+        )
     }
 
     #[track_caller]
@@ -94,9 +134,17 @@ impl Graph {
 
     /// `start, start + delta, ...` while below `limit` (above, for a negative delta).
     #[track_caller]
-    pub fn try_range(&self, start: f64, limit: f64, delta: f64, dtype: DType) -> Result<Tensor<'_>> {
+    pub fn try_range(
+        &self,
+        start: f64,
+        limit: f64,
+        delta: f64,
+        dtype: DType,
+    ) -> Result<Tensor<'_>> {
         if delta == 0.0 || !delta.is_finite() || !dtype.is_numeric() {
-            return Err(invalid_argument(format!("range needs a finite, nonzero delta and a numeric dtype, got {delta} and {dtype}")));
+            return Err(invalid_argument(format!(
+                "range needs a finite, nonzero delta and a numeric dtype, got {delta} and {dtype}"
+            )));
         }
         if (delta > 0.0 && start > limit) || (delta < 0.0 && start < limit) {
             return Err(invalid_argument(format!(
@@ -107,7 +155,17 @@ impl Graph {
         }
         let n = ((limit - start) / delta).ceil() as usize;
         let meta = (dtype, known(&[n]));
-        self.add_node(Op::Range { start, limit, delta }, &[], None, Some(meta), Location::caller())
+        self.add_node(
+            Op::Range {
+                start,
+                limit,
+                delta,
+            },
+            &[],
+            None,
+            Some(meta),
+            Location::caller(),
+        )
     }
 
     #[track_caller]
@@ -122,61 +180,164 @@ impl Graph {
         s.random_ops += 1;
         match seed {
             Some(seed) => seed ^ s.seed.rotate_left(32),
-            None => s.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(s.random_ops),
+            None => s
+                .seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(s.random_ops),
         }
     }
 
     #[track_caller]
-    fn random(&self, distribution: Distribution, shape: &[usize], dtype: DType, seed: Option<u64>) -> Result<Tensor<'_>> {
+    fn random(
+        &self,
+        distribution: Distribution,
+        shape: &[usize],
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Result<Tensor<'_>> {
         if !dtype.is_float() {
-            return Err(invalid_argument(format!("random tensors must be float, not {dtype}")));
+            return Err(invalid_argument(format!(
+                "random tensors must be float, not {dtype}"
+            )));
         }
         let seed = self.op_seed(seed);
         let meta = (dtype, known(shape));
-        self.add_node(Op::Random { distribution, seed }, &[], None, Some(meta), Location::caller())
+        self.add_node(
+            Op::Random { distribution, seed },
+            &[],
+            None,
+            Some(meta),
+            Location::caller(),
+        )
     }
 
     /// Normal random values, new at every run.
     #[track_caller]
-    pub fn try_random_normal(&self, shape: &[usize], mean: f64, stddev: f64, dtype: DType, seed: Option<u64>) -> Result<Tensor<'_>> {
+    pub fn try_random_normal(
+        &self,
+        shape: &[usize],
+        mean: f64,
+        stddev: f64,
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Result<Tensor<'_>> {
         self.random(Distribution::Normal { mean, stddev }, shape, dtype, seed)
     }
 
     #[track_caller]
-    pub fn random_normal(&self, shape: &[usize], mean: f64, stddev: f64, dtype: DType, seed: Option<u64>) -> Tensor<'_> {
+    pub fn random_normal(
+        &self,
+        shape: &[usize],
+        mean: f64,
+        stddev: f64,
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Tensor<'_> {
         ok(self.try_random_normal(shape, mean, stddev, dtype, seed))
     }
 
     /// Uniform random values on `[min, max)`, new at every run.
     #[track_caller]
-    pub fn try_random_uniform(&self, shape: &[usize], min: f64, max: f64, dtype: DType, seed: Option<u64>) -> Result<Tensor<'_>> {
+    pub fn try_random_uniform(
+        &self,
+        shape: &[usize],
+        min: f64,
+        max: f64,
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Result<Tensor<'_>> {
         if min >= max {
-            return Err(invalid_argument(format!("random_uniform needs min < max, got {min} and {max}")));
+            return Err(invalid_argument(format!(
+                "random_uniform needs min < max, got {min} and {max}"
+            )));
         }
         self.random(Distribution::Uniform { min, max }, shape, dtype, seed)
     }
 
     #[track_caller]
-    pub fn random_uniform(&self, shape: &[usize], min: f64, max: f64, dtype: DType, seed: Option<u64>) -> Tensor<'_> {
+    pub fn random_uniform(
+        &self,
+        shape: &[usize],
+        min: f64,
+        max: f64,
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Tensor<'_> {
         ok(self.try_random_uniform(shape, min, max, dtype, seed))
     }
 
     /// Normal random values with those beyond two standard deviations drawn again.
     #[track_caller]
-    pub fn try_truncated_normal(&self, shape: &[usize], mean: f64, stddev: f64, dtype: DType, seed: Option<u64>) -> Result<Tensor<'_>> {
-        self.random(Distribution::TruncatedNormal { mean, stddev }, shape, dtype, seed)
+    pub fn try_truncated_normal(
+        &self,
+        shape: &[usize],
+        mean: f64,
+        stddev: f64,
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Result<Tensor<'_>> {
+        self.random(
+            Distribution::TruncatedNormal { mean, stddev },
+            shape,
+            dtype,
+            seed,
+        )
     }
 
     #[track_caller]
-    pub fn truncated_normal(&self, shape: &[usize], mean: f64, stddev: f64, dtype: DType, seed: Option<u64>) -> Tensor<'_> {
+    pub fn truncated_normal(
+        &self,
+        shape: &[usize],
+        mean: f64,
+        stddev: f64,
+        dtype: DType,
+        seed: Option<u64>,
+    ) -> Tensor<'_> {
         ok(self.try_truncated_normal(shape, mean, stddev, dtype, seed))
+    }
+
+    /// Uniform random values on `[min, max)` shaped like `like` at run time (dropout masks,
+    /// where the batch size is known only when the graph runs).
+    #[track_caller]
+    pub fn try_random_uniform_like<'g>(
+        &'g self,
+        like: Tensor<'g>,
+        min: f64,
+        max: f64,
+        seed: Option<u64>,
+    ) -> Result<Tensor<'g>> {
+        if min >= max || !like.dtype().is_float() {
+            return Err(invalid_argument(format!(
+                "random_uniform_like needs min < max and a float tensor, got {min}, {max} and {}",
+                like.dtype()
+            )));
+        }
+        let seed = self.op_seed(seed);
+        let meta = (like.dtype(), like.shape());
+        let shape = like.try_shape_of()?;
+        let op = Op::Random {
+            distribution: Distribution::Uniform { min, max },
+            seed,
+        };
+        self.add_node(op, &[shape], None, Some(meta), Location::caller())
     }
 
     /// A value fed at run time; `None` dimensions take any size (`[None, Some(3)]`).
     #[track_caller]
-    pub fn try_placeholder(&self, dtype: DType, shape: impl Into<Shape>, name: &str) -> Result<Tensor<'_>> {
+    pub fn try_placeholder(
+        &self,
+        dtype: DType,
+        shape: impl Into<Shape>,
+        name: &str,
+    ) -> Result<Tensor<'_>> {
         let meta = (dtype, shape.into());
-        self.add_node(Op::Placeholder, &[], Some(name), Some(meta), Location::caller())
+        self.add_node(
+            Op::Placeholder,
+            &[],
+            Some(name),
+            Some(meta),
+            Location::caller(),
+        )
     }
 
     #[track_caller]

@@ -1,0 +1,61 @@
+//! Model inputs and targets: ndarray arrays of any rank, viewed as `[samples, ...]` f32 data.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
+use rill_graph::Value;
+
+/// Features: an f32 array whose first axis is the sample axis.
+pub trait Inputs {
+    fn view_dyn(&self) -> ArrayViewD<'_, f32>;
+}
+
+impl<D: ndarray::Dimension> Inputs for ndarray::Array<f32, D> {
+    fn view_dyn(&self) -> ArrayViewD<'_, f32> {
+        self.view().into_dyn()
+    }
+}
+
+impl<D: ndarray::Dimension> Inputs for ndarray::ArrayView<'_, f32, D> {
+    fn view_dyn(&self) -> ArrayViewD<'_, f32> {
+        self.view().into_dyn()
+    }
+}
+
+/// Targets: f32 values, or integer class labels (for sparse losses), first axis samples.
+pub trait Targets {
+    fn to_f32(&self) -> ArrayD<f32>;
+}
+
+impl<D: ndarray::Dimension> Targets for ndarray::Array<f32, D> {
+    fn to_f32(&self) -> ArrayD<f32> {
+        self.view().into_dyn().to_owned()
+    }
+}
+
+impl<D: ndarray::Dimension> Targets for ndarray::Array<i64, D> {
+    fn to_f32(&self) -> ArrayD<f32> {
+        self.mapv(|v| v as f32).into_dyn()
+    }
+}
+
+impl<D: ndarray::Dimension> Targets for ndarray::Array<i32, D> {
+    fn to_f32(&self) -> ArrayD<f32> {
+        self.mapv(|v| v as f32).into_dyn()
+    }
+}
+
+/// Copies the samples at `indices` into `buffer`, reusing its allocation when the batch has
+/// the same size as the last one.
+pub(crate) fn gather_into(buffer: &mut Value, data: &ArrayViewD<'_, f32>, indices: &[usize]) {
+    let mut shape = data.shape().to_vec();
+    shape[0] = indices.len();
+    let reuse = matches!(buffer, Value::F32(a) if a.shape() == shape.as_slice());
+    if !reuse {
+        *buffer = Value::F32(ArrayD::zeros(IxDyn(&shape)));
+    }
+    let Value::F32(out) = buffer else {
+        unreachable!("set above")
+    };
+    for (mut row, &i) in out.axis_iter_mut(Axis(0)).zip(indices) {
+        row.assign(&data.index_axis(Axis(0), i));
+    }
+}

@@ -1,0 +1,121 @@
+//! Keras's per-epoch output: a live progress bar on a terminal (verbose 1), plain lines
+//! otherwise, or one line per epoch (verbose 2).
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+const WIDTH: usize = 30;
+
+pub(crate) struct Progress {
+    verbose: u8,
+    live: bool,
+    total: usize,
+    start: Instant,
+}
+
+/// `loss: 0.6937 - acc: 0.5500`.
+pub(crate) fn format_logs(logs: &[(String, f64)]) -> String {
+    logs.iter()
+        .map(|(k, v)| format!("{k}: {v:.4}"))
+        .collect::<Vec<_>>()
+        .join(" - ")
+}
+
+fn bar(done: usize, total: usize) -> String {
+    let filled = if total == 0 {
+        WIDTH
+    } else {
+        done * WIDTH / total
+    };
+    if filled >= WIDTH {
+        "=".repeat(WIDTH)
+    } else {
+        format!("{}>{}", "=".repeat(filled), ".".repeat(WIDTH - filled - 1))
+    }
+}
+
+fn per_step(seconds: f64, steps: usize) -> String {
+    let s = seconds / steps.max(1) as f64;
+    if s >= 1.0 {
+        format!("{s:.0}s/step")
+    } else if s >= 1e-3 {
+        format!("{:.0}ms/step", s * 1e3)
+    } else {
+        format!("{:.0}us/step", s * 1e6)
+    }
+}
+
+impl Progress {
+    pub(crate) fn new(verbose: u8, epoch: usize, epochs: usize, total: usize) -> Progress {
+        let live = verbose == 1 && std::io::stdout().is_terminal();
+        if verbose > 0 {
+            println!("Epoch {}/{}", epoch + 1, epochs);
+        }
+        Progress {
+            verbose,
+            live,
+            total,
+            start: Instant::now(),
+        }
+    }
+
+    /// After each batch: redraws the bar on a terminal.
+    pub(crate) fn update(&self, done: usize, logs: &[(String, f64)]) {
+        if !self.live {
+            return;
+        }
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let eta = elapsed / done.max(1) as f64 * (self.total - done) as f64;
+        let width = self.total.to_string().len();
+        print!(
+            "\r{done:>width$}/{} [{}] - ETA: {eta:.0}s - {}",
+            self.total,
+            bar(done, self.total),
+            format_logs(logs)
+        );
+        let _ = std::io::stdout().flush();
+    }
+
+    /// At the end of the epoch, with validation logs included.
+    pub(crate) fn finish(&self, logs: &[(String, f64)]) {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let timing = per_step(elapsed, self.total);
+        match self.verbose {
+            0 => {}
+            1 => {
+                let prefix = if self.live { "\r" } else { "" };
+                println!(
+                    "{prefix}{}/{} [{}] - {:.0}s {timing} - {}",
+                    self.total,
+                    self.total,
+                    bar(self.total, self.total),
+                    elapsed,
+                    format_logs(logs)
+                );
+            }
+            _ => println!(
+                "{}/{} - {:.0}s - {timing} - {}",
+                self.total,
+                self.total,
+                elapsed,
+                format_logs(logs)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_keras() {
+        assert_eq!(bar(0, 10), format!(">{}", ".".repeat(29)));
+        assert_eq!(bar(5, 10), format!("{}>{}", "=".repeat(15), ".".repeat(14)));
+        assert_eq!(bar(10, 10), "=".repeat(30));
+        let logs = vec![("loss".to_string(), 0.69374), ("acc".to_string(), 0.55)];
+        assert_eq!(format_logs(&logs), "loss: 0.6937 - acc: 0.5500");
+        assert_eq!(per_step(0.5, 1000), "500us/step");
+        assert_eq!(per_step(0.03, 10), "3ms/step");
+    }
+}
