@@ -38,7 +38,11 @@ impl ScopeTree {
     fn insert(&mut self, path: &[&str], id: usize) {
         match path.split_first() {
             None => self.nodes.push(id),
-            Some((head, rest)) => self.children.entry(head.to_string()).or_default().insert(rest, id),
+            Some((head, rest)) => self
+                .children
+                .entry(head.to_string())
+                .or_default()
+                .insert(rest, id),
         }
     }
 
@@ -46,13 +50,32 @@ impl ScopeTree {
         let indent = "  ".repeat(depth + 1);
         for &id in &self.nodes {
             let n = &nodes[id];
-            let label = format!("{}\\n{} {} {}", escape(short(&n.name)), n.op.type_name(), n.dtype, n.shape);
-            let _ = writeln!(out, "{indent}n{id} [label=\"{label}\", tooltip=\"{}\", {}];", escape(&n.name), style(n));
+            let label = format!(
+                "{}\\n{} {} {}",
+                escape(short(&n.name)),
+                n.op.type_name(),
+                n.dtype,
+                n.shape
+            );
+            let _ = writeln!(
+                out,
+                "{indent}n{id} [label=\"{label}\", tooltip=\"{}\", {}];",
+                escape(&n.name),
+                style(n)
+            );
         }
         for (name, child) in &self.children {
-            let full = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            let full = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
             let _ = writeln!(out, "{indent}subgraph \"cluster_{}\" {{", escape(&full));
-            let _ = writeln!(out, "{indent}  label=\"{}\"; style=rounded; color=\"#90a4ae\";", escape(name));
+            let _ = writeln!(
+                out,
+                "{indent}  label=\"{}\"; style=rounded; color=\"#90a4ae\";",
+                escape(name)
+            );
             child.write(out, nodes, &full, depth + 1);
             let _ = writeln!(out, "{indent}}}");
         }
@@ -102,9 +125,18 @@ impl Graph {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write as _;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -9,7 +9,9 @@ pub type BuildLocation = &'static Location<'static>;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum GraphError {
     /// An op's inputs or attributes do not fit together (shapes, dtypes, axes).
-    #[error("{message} for '{node}' (op: {op}) with input shapes: {shapes}\n  built at {location}")]
+    #[error(
+        "{message} for '{node}' (op: {op}) with input shapes: {shapes}\n  built at {location}"
+    )]
     InvalidOp {
         node: String,
         op: &'static str,
@@ -20,13 +22,17 @@ pub enum GraphError {
     /// A bad argument that belongs to no node yet (a constant's data, a name).
     #[error("{message}\n  at {location}")]
     InvalidArgument { message: String, location: String },
-    #[error("graph is finalized and cannot be modified: tried to add '{node}' (op: {op}) at {location}")]
+    #[error(
+        "graph is finalized and cannot be modified: tried to add '{node}' (op: {op}) at {location}"
+    )]
     Finalized {
         node: String,
         op: &'static str,
         location: String,
     },
-    #[error("tensor '{tensor}' belongs to another graph than the one it is used with (at {location})")]
+    #[error(
+        "tensor '{tensor}' belongs to another graph than the one it is used with (at {location})"
+    )]
     ForeignTensor { tensor: String, location: String },
     #[error("the graph has no tensor named '{0}'")]
     NotFound(String),

@@ -19,7 +19,10 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
         | Op::Variable { .. }
         | Op::LinSpace { .. }
         | Op::Range { .. }
-        | Op::Random { .. } => Err(format!("{} must declare its dtype and shape", op.type_name())),
+        | Op::Random { .. } => Err(format!(
+            "{} must declare its dtype and shape",
+            op.type_name()
+        )),
         Op::Const(v) => Ok((v.dtype(), Shape::known(v.shape()))),
         Op::NoOp => Ok((DType::Bool, Shape::scalar())),
         Op::Assign { var, .. } => {
@@ -38,7 +41,14 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             arity(inputs, 1)?;
             let (dt, sh) = inputs[0];
             if !(dt.is_float() || (dt.is_integer() && u.accepts_integers())) {
-                return Err(unsupported_dtype(dt, if u.accepts_integers() { "numbers" } else { "floats" }));
+                return Err(unsupported_dtype(
+                    dt,
+                    if u.accepts_integers() {
+                        "numbers"
+                    } else {
+                        "floats"
+                    },
+                ));
             }
             Ok((dt, sh.clone()))
         }
@@ -48,7 +58,10 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             let dt = inputs[0].0;
             let float_only = matches!(b, crate::op::BinaryOp::Pow);
             if !(dt.is_float() || (dt.is_integer() && !float_only)) {
-                return Err(unsupported_dtype(dt, if float_only { "floats" } else { "numbers" }));
+                return Err(unsupported_dtype(
+                    dt,
+                    if float_only { "floats" } else { "numbers" },
+                ));
             }
             Ok((dt, broadcast(inputs[0].1, inputs[1].1)?))
         }
@@ -79,8 +92,15 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             float(inputs[0].0)?;
             Ok((inputs[0].0, inputs[0].1.clone()))
         }
-        Op::MatMul { transpose_a, transpose_b } => matmul(inputs, *transpose_a, *transpose_b),
-        Op::Reduce { op, axes, keep_dims } => {
+        Op::MatMul {
+            transpose_a,
+            transpose_b,
+        } => matmul(inputs, *transpose_a, *transpose_b),
+        Op::Reduce {
+            op,
+            axes,
+            keep_dims,
+        } => {
             arity(inputs, 1)?;
             let (dt, sh) = inputs[0];
             if !dt.is_numeric() {
@@ -118,8 +138,15 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             arity(inputs, 1)?;
             let sh = inputs[0].1;
             let mut seen = vec![false; sh.rank()];
-            if perm.len() != sh.rank() || perm.iter().any(|&p| p >= sh.rank() || std::mem::replace(&mut seen[p], true)) {
-                return Err(format!("perm {perm:?} is not a permutation of 0..{}", sh.rank()));
+            if perm.len() != sh.rank()
+                || perm
+                    .iter()
+                    .any(|&p| p >= sh.rank() || std::mem::replace(&mut seen[p], true))
+            {
+                return Err(format!(
+                    "perm {perm:?} is not a permutation of 0..{}",
+                    sh.rank()
+                ));
             }
             Ok((inputs[0].0, Shape(perm.iter().map(|&p| sh.0[p]).collect())))
         }
@@ -127,7 +154,10 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             arity(inputs, 1)?;
             let mut dims = inputs[0].1 .0.clone();
             if *axis > dims.len() {
-                return Err(format!("axis {axis} is out of range for rank {}", dims.len() + 1));
+                return Err(format!(
+                    "axis {axis} is out of range for rank {}",
+                    dims.len() + 1
+                ));
             }
             dims.insert(*axis, Dim::Known(1));
             Ok((inputs[0].0, Shape(dims)))
@@ -139,11 +169,17 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             for &a in axes {
                 if let Dim::Known(n) = sh.0[a] {
                     if n != 1 {
-                        return Err(format!("Can not squeeze dim[{a}], expected a dimension of 1, got {n}"));
+                        return Err(format!(
+                            "Can not squeeze dim[{a}], expected a dimension of 1, got {n}"
+                        ));
                     }
                 }
             }
-            let dims = sh.0.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| *d);
+            let dims =
+                sh.0.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !axes.contains(i))
+                    .map(|(_, d)| *d);
             Ok((inputs[0].0, Shape(dims.collect())))
         }
         Op::Concat { axis } => concat(inputs, *axis),
@@ -154,11 +190,18 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             let mut merged = inputs[0].1.clone();
             for &(dt, sh) in &inputs[1..] {
                 same_dtype(inputs[0].0, dt)?;
-                merged = merge(&merged, sh)
-                    .ok_or_else(|| format!("Shapes {} and {} are incompatible for stack", inputs[0].1, sh))?;
+                merged = merge(&merged, sh).ok_or_else(|| {
+                    format!(
+                        "Shapes {} and {} are incompatible for stack",
+                        inputs[0].1, sh
+                    )
+                })?;
             }
             if *axis > merged.rank() {
-                return Err(format!("axis {axis} is out of range for rank {}", merged.rank() + 1));
+                return Err(format!(
+                    "axis {axis} is out of range for rank {}",
+                    merged.rank() + 1
+                ));
             }
             merged.0.insert(*axis, Dim::Known(inputs.len()));
             Ok((inputs[0].0, merged))
@@ -176,10 +219,17 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             for (i, d) in sh.0.iter().enumerate() {
                 let out = match (d.known(), size[i]) {
                     (Some(n), Some(s)) if begin[i] + s > n => {
-                        return Err(format!("slice [{}, {}) is out of range for axis {i} of size {n}", begin[i], begin[i] + s))
+                        return Err(format!(
+                            "slice [{}, {}) is out of range for axis {i} of size {n}",
+                            begin[i],
+                            begin[i] + s
+                        ))
                     }
                     (Some(n), None) if begin[i] > n => {
-                        return Err(format!("begin {} is out of range for axis {i} of size {n}", begin[i]))
+                        return Err(format!(
+                            "begin {} is out of range for axis {i} of size {n}",
+                            begin[i]
+                        ))
                     }
                     (_, Some(s)) => Dim::Known(s),
                     (Some(n), None) => Dim::Known(n - begin[i]),
@@ -202,7 +252,9 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
         Op::OneHot { dtype, .. } => {
             arity(inputs, 1)?;
             integer(inputs[0].0, "indices")?;
-            let Op::OneHot { depth, .. } = op else { unreachable!() };
+            let Op::OneHot { depth, .. } = op else {
+                unreachable!()
+            };
             let mut dims = inputs[0].1 .0.clone();
             dims.push(Dim::Known(*depth));
             Ok((*dtype, Shape(dims)))
@@ -233,7 +285,9 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             shape_input(inputs[1], shape)?;
             if let (Some(a), Some(b)) = (inputs[0].1.num_elements(), shape.num_elements()) {
                 if a != b {
-                    return Err(format!("Cannot reshape a tensor with {a} elements to shape {shape} ({b} elements)"));
+                    return Err(format!(
+                        "Cannot reshape a tensor with {a} elements to shape {shape} ({b} elements)"
+                    ));
                 }
             }
             Ok((inputs[0].0, shape.clone()))
@@ -242,7 +296,11 @@ pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta
             arity(inputs, 2)?;
             shape_input(inputs[1], shape)?;
             if begin.len() != shape.rank() || inputs[0].1.rank() != shape.rank() {
-                return Err(format!("slice gradient of rank {} into rank {}", inputs[0].1.rank(), shape.rank()));
+                return Err(format!(
+                    "slice gradient of rank {} into rank {}",
+                    inputs[0].1.rank(),
+                    shape.rank()
+                ));
             }
             Ok((inputs[0].0, shape.clone()))
         }
@@ -294,7 +352,10 @@ fn unsupported_dtype(dt: DType, wanted: &str) -> String {
 
 fn shape_input(input: (DType, &Shape), shape: &Shape) -> Result<(), String> {
     if input.0 != DType::I64 || input.1 != &Shape::known(&[shape.rank()]) {
-        return Err(format!("the shape input must be an i64 vector of length {}", shape.rank()));
+        return Err(format!(
+            "the shape input must be an i64 vector of length {}",
+            shape.rank()
+        ));
     }
     Ok(())
 }
@@ -337,18 +398,23 @@ fn broadcast(a: &Shape, b: &Shape) -> Result<Shape, String> {
 fn check_axes(axes: &[usize], rank: usize) -> Result<(), String> {
     for &a in axes {
         if a >= rank {
-            return Err(format!("axis {a} is out of range for a tensor of rank {rank}"));
+            return Err(format!(
+                "axis {a} is out of range for a tensor of rank {rank}"
+            ));
         }
     }
     Ok(())
 }
 
 fn reduced(sh: &Shape, axes: &[usize], keep_dims: bool) -> Shape {
-    let dims = sh.0.iter().enumerate().filter_map(|(i, d)| match (axes.contains(&i), keep_dims) {
-        (false, _) => Some(*d),
-        (true, true) => Some(Dim::Known(1)),
-        (true, false) => None,
-    });
+    let dims =
+        sh.0.iter()
+            .enumerate()
+            .filter_map(|(i, d)| match (axes.contains(&i), keep_dims) {
+                (false, _) => Some(*d),
+                (true, true) => Some(Dim::Known(1)),
+                (true, false) => None,
+            });
     Shape(dims.collect())
 }
 
@@ -361,17 +427,31 @@ fn matmul(inputs: &Inputs<'_>, ta: bool, tb: bool) -> Result<Meta, String> {
     }
     let (a, b) = (inputs[0].1, inputs[1].1);
     if a.rank() < 2 || b.rank() < 2 {
-        return Err(format!("Shape must be at least rank 2 but is rank {}", a.rank().min(b.rank())));
+        return Err(format!(
+            "Shape must be at least rank 2 but is rank {}",
+            a.rank().min(b.rank())
+        ));
     }
     let (ra, rb) = (a.rank(), b.rank());
-    let (m, ka) = if ta { (a.0[ra - 1], a.0[ra - 2]) } else { (a.0[ra - 2], a.0[ra - 1]) };
-    let (kb, n) = if tb { (b.0[rb - 1], b.0[rb - 2]) } else { (b.0[rb - 2], b.0[rb - 1]) };
+    let (m, ka) = if ta {
+        (a.0[ra - 1], a.0[ra - 2])
+    } else {
+        (a.0[ra - 2], a.0[ra - 1])
+    };
+    let (kb, n) = if tb {
+        (b.0[rb - 1], b.0[rb - 2])
+    } else {
+        (b.0[rb - 2], b.0[rb - 1])
+    };
     if let (Dim::Known(x), Dim::Known(y)) = (ka, kb) {
         if x != y {
             return Err(format!("Dimensions must be equal, but are {x} and {y}"));
         }
     }
-    let batch = broadcast(&Shape(a.0[..ra - 2].to_vec()), &Shape(b.0[..rb - 2].to_vec()))?;
+    let batch = broadcast(
+        &Shape(a.0[..ra - 2].to_vec()),
+        &Shape(b.0[..rb - 2].to_vec()),
+    )?;
     let mut dims = batch.0;
     dims.push(m);
     dims.push(n);
@@ -388,14 +468,18 @@ fn concat(inputs: &Inputs<'_>, axis: usize) -> Result<Meta, String> {
     for &(d, sh) in &inputs[1..] {
         same_dtype(dt, d)?;
         if sh.rank() != first.rank() {
-            return Err(format!("Ranks of all input tensors should match: shape[0] = {first} vs. {sh}"));
+            return Err(format!(
+                "Ranks of all input tensors should match: shape[0] = {first} vs. {sh}"
+            ));
         }
         for (i, slot) in dims.iter_mut().enumerate() {
             *slot = match (i == axis, *slot, sh.0[i]) {
                 (true, Dim::Known(x), Dim::Known(y)) => Dim::Known(x + y),
                 (true, _, _) => Dim::Unknown,
                 (false, Dim::Known(x), Dim::Known(y)) if x != y => {
-                    return Err(format!("Dimension {i} in both shapes must be equal, but are {x} and {y}"))
+                    return Err(format!(
+                        "Dimension {i} in both shapes must be equal, but are {x} and {y}"
+                    ))
                 }
                 (false, Dim::Known(x), _) | (false, _, Dim::Known(x)) => Dim::Known(x),
                 (false, _, _) => Dim::Unknown,
@@ -408,14 +492,31 @@ fn concat(inputs: &Inputs<'_>, axis: usize) -> Result<Meta, String> {
 fn reshape(input: &Shape, target: &[i64]) -> Result<Shape, String> {
     let wildcards = target.iter().filter(|&&d| d == -1).count();
     if wildcards > 1 || target.iter().any(|&d| d < -1) {
-        return Err(format!("invalid target shape {target:?}: sizes must be >= 0, with at most one -1"));
+        return Err(format!(
+            "invalid target shape {target:?}: sizes must be >= 0, with at most one -1"
+        ));
     }
-    let known: usize = target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+    let known: usize = target
+        .iter()
+        .filter(|&&d| d >= 0)
+        .map(|&d| d as usize)
+        .product();
     let total = input.num_elements();
-    let mut dims: Vec<Dim> = target.iter().map(|&d| if d < 0 { Dim::Unknown } else { Dim::Known(d as usize) }).collect();
+    let mut dims: Vec<Dim> = target
+        .iter()
+        .map(|&d| {
+            if d < 0 {
+                Dim::Unknown
+            } else {
+                Dim::Known(d as usize)
+            }
+        })
+        .collect();
     match (total, wildcards) {
         (Some(n), 0) if n != known => {
-            return Err(format!("Cannot reshape a tensor with {n} elements to shape {target:?} ({known} elements)"))
+            return Err(format!(
+                "Cannot reshape a tensor with {n} elements to shape {target:?} ({known} elements)"
+            ))
         }
         (Some(n), 1) => {
             if known == 0 || n % known != 0 {

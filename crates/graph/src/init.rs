@@ -12,18 +12,38 @@ pub enum Initializer {
     Ones,
     Constant(f64),
     /// Keras default: mean 0, stddev 0.05.
-    RandomNormal { mean: f64, stddev: f64, seed: Option<u64> },
+    RandomNormal {
+        mean: f64,
+        stddev: f64,
+        seed: Option<u64>,
+    },
     /// Keras default: [-0.05, 0.05).
-    RandomUniform { min: f64, max: f64, seed: Option<u64> },
-    TruncatedNormal { mean: f64, stddev: f64, seed: Option<u64> },
+    RandomUniform {
+        min: f64,
+        max: f64,
+        seed: Option<u64>,
+    },
+    TruncatedNormal {
+        mean: f64,
+        stddev: f64,
+        seed: Option<u64>,
+    },
     /// U[-l, l], l = sqrt(6 / (fan_in + fan_out)); Keras's default for Dense kernels.
-    GlorotUniform { seed: Option<u64> },
+    GlorotUniform {
+        seed: Option<u64>,
+    },
     /// Truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796.
-    GlorotNormal { seed: Option<u64> },
+    GlorotNormal {
+        seed: Option<u64>,
+    },
     /// Truncated normal, stddev sqrt(2 / fan_in) / 0.8796.
-    HeNormal { seed: Option<u64> },
+    HeNormal {
+        seed: Option<u64>,
+    },
     /// U[-l, l], l = sqrt(6 / fan_in).
-    HeUniform { seed: Option<u64> },
+    HeUniform {
+        seed: Option<u64>,
+    },
 }
 
 /// Keras divides by this so a normal truncated at two standard deviations keeps the wanted one.
@@ -37,7 +57,10 @@ pub fn fans(shape: &[usize]) -> (f64, f64) {
         2 => (shape[0] as f64, shape[1] as f64),
         n => {
             let receptive: usize = shape[..n - 2].iter().product();
-            ((shape[n - 2] * receptive) as f64, (shape[n - 1] * receptive) as f64)
+            (
+                (shape[n - 2] * receptive) as f64,
+                (shape[n - 1] * receptive) as f64,
+            )
         }
     }
 }
@@ -64,9 +87,21 @@ impl Initializer {
         Some(match name {
             "zeros" => Initializer::Zeros,
             "ones" => Initializer::Ones,
-            "random_normal" => Initializer::RandomNormal { mean: 0.0, stddev: 0.05, seed: None },
-            "random_uniform" => Initializer::RandomUniform { min: -0.05, max: 0.05, seed: None },
-            "truncated_normal" => Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05, seed: None },
+            "random_normal" => Initializer::RandomNormal {
+                mean: 0.0,
+                stddev: 0.05,
+                seed: None,
+            },
+            "random_uniform" => Initializer::RandomUniform {
+                min: -0.05,
+                max: 0.05,
+                seed: None,
+            },
+            "truncated_normal" => Initializer::TruncatedNormal {
+                mean: 0.0,
+                stddev: 0.05,
+                seed: None,
+            },
             "glorot_uniform" => Initializer::GlorotUniform { seed: None },
             "glorot_normal" => Initializer::GlorotNormal { seed: None },
             "he_normal" => Initializer::HeNormal { seed: None },
@@ -83,9 +118,15 @@ impl Initializer {
             Initializer::Zeros => g.try_fill(shape, 0.0, dtype),
             Initializer::Ones => g.try_fill(shape, 1.0, dtype),
             Initializer::Constant(c) => g.try_fill(shape, c, dtype),
-            Initializer::RandomNormal { mean, stddev, seed } => g.try_random_normal(shape, mean, stddev, dtype, seed),
-            Initializer::RandomUniform { min, max, seed } => g.try_random_uniform(shape, min, max, dtype, seed),
-            Initializer::TruncatedNormal { mean, stddev, seed } => g.try_truncated_normal(shape, mean, stddev, dtype, seed),
+            Initializer::RandomNormal { mean, stddev, seed } => {
+                g.try_random_normal(shape, mean, stddev, dtype, seed)
+            }
+            Initializer::RandomUniform { min, max, seed } => {
+                g.try_random_uniform(shape, min, max, dtype, seed)
+            }
+            Initializer::TruncatedNormal { mean, stddev, seed } => {
+                g.try_truncated_normal(shape, mean, stddev, dtype, seed)
+            }
             Initializer::GlorotUniform { seed } => {
                 let l = (6.0 / (fan_in + fan_out)).sqrt();
                 g.try_random_uniform(shape, -l, l, dtype, seed)

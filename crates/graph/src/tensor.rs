@@ -59,7 +59,10 @@ impl<'g> Tensor<'g> {
     }
 
     pub fn id(&self) -> TensorId {
-        TensorId { graph: self.graph.id(), node: self.node }
+        TensorId {
+            graph: self.graph.id(),
+            node: self.node,
+        }
     }
 
     /// The tensor's name as TF prints it: `layer/MatMul:0`.
@@ -103,7 +106,13 @@ impl PartialEq for Tensor<'_> {
 
 impl fmt::Debug for Tensor<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<tf.Tensor '{}' shape={} dtype={}>", self.name(), self.shape(), self.dtype())
+        write!(
+            f,
+            "<tf.Tensor '{}' shape={} dtype={}>",
+            self.name(),
+            self.shape(),
+            self.dtype()
+        )
     }
 }
 

@@ -58,7 +58,11 @@ element!(f32, F32, |x: f64| x as f32, |x: f32| x as f64);
 element!(f64, F64, |x: f64| x, |x: f64| x);
 element!(i32, I32, |x: f64| x as i32, |x: i32| x as f64);
 element!(i64, I64, |x: f64| x as i64, |x: i64| x as f64);
-element!(bool, Bool, |x: f64| x != 0.0, |x: bool| if x { 1.0 } else { 0.0 });
+element!(bool, Bool, |x: f64| x != 0.0, |x: bool| if x {
+    1.0
+} else {
+    0.0
+});
 
 /// Calls `$body` with `$a` bound to the array inside `$value`, whatever its dtype.
 #[macro_export]

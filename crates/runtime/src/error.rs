@@ -10,14 +10,20 @@ pub enum RunError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Graph(#[from] GraphError),
-    #[error("Cannot feed value of shape {value_shape} for Tensor {tensor}, which has shape {expected}")]
+    #[error(
+        "Cannot feed value of shape {value_shape} for Tensor {tensor}, which has shape {expected}"
+    )]
     FeedShape {
         tensor: String,
         value_shape: String,
         expected: String,
     },
     #[error("Cannot feed value of dtype {got} for Tensor {tensor}, which has dtype {expected}")]
-    FeedDType { tensor: String, got: String, expected: String },
+    FeedDType {
+        tensor: String,
+        got: String,
+        expected: String,
+    },
     #[error("Attempting to use uninitialized value {name}\n  (variable built at {location})")]
     Uninitialized { name: String, location: String },
     #[error("{message} : Tensor had {found} values\n  [[node {node} (op: CheckNumerics), built at {location}]]")]
@@ -27,7 +33,9 @@ pub enum RunError {
         found: &'static str,
         location: String,
     },
-    #[error("{message}\n  [[node {node} (op: {op}) with input shapes: {shapes}, built at {location}]]")]
+    #[error(
+        "{message}\n  [[node {node} (op: {op}) with input shapes: {shapes}, built at {location}]]"
+    )]
     Kernel {
         node: String,
         op: &'static str,
@@ -43,6 +51,13 @@ pub type Result<T, E = RunError> = std::result::Result<T, E>;
 pub fn python_shape(shape: &[usize]) -> String {
     match shape {
         [n] => format!("({n},)"),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

@@ -13,7 +13,12 @@ impl<'g> Tensor<'g> {
     /// Reshape to `shape`; one entry may be `-1` and is inferred.
     #[track_caller]
     pub fn try_reshape(self, shape: &[i64]) -> Result<Tensor<'g>> {
-        self.apply(Op::Reshape { shape: shape.to_vec() }, &[])
+        self.apply(
+            Op::Reshape {
+                shape: shape.to_vec(),
+            },
+            &[],
+        )
     }
 
     #[track_caller]
@@ -36,7 +41,12 @@ impl<'g> Tensor<'g> {
     /// Permutes the axes: output axis `i` is input axis `perm[i]`.
     #[track_caller]
     pub fn try_permute(self, perm: &[usize]) -> Result<Tensor<'g>> {
-        self.apply(Op::Transpose { perm: perm.to_vec() }, &[])
+        self.apply(
+            Op::Transpose {
+                perm: perm.to_vec(),
+            },
+            &[],
+        )
     }
 
     #[track_caller]
@@ -62,7 +72,9 @@ impl<'g> Tensor<'g> {
         let shape = self.shape();
         let mut out = Vec::new();
         if axes.is_empty() {
-            out = (0..shape.rank()).filter(|&i| shape.0[i] == Dim::Known(1)).collect();
+            out = (0..shape.rank())
+                .filter(|&i| shape.0[i] == Dim::Known(1))
+                .collect();
         }
         for &a in axes {
             out.push(self.axis_for(&Op::Squeeze { axes: vec![] }, a, shape.rank())?);
@@ -80,8 +92,17 @@ impl<'g> Tensor<'g> {
     /// The block starting at `begin` with `size` elements per axis (`-1`: to the end).
     #[track_caller]
     pub fn try_slice(self, begin: &[usize], size: &[i64]) -> Result<Tensor<'g>> {
-        let size = size.iter().map(|&s| (s >= 0).then_some(s as usize)).collect();
-        self.apply(Op::Slice { begin: begin.to_vec(), size }, &[])
+        let size = size
+            .iter()
+            .map(|&s| (s >= 0).then_some(s as usize))
+            .collect();
+        self.apply(
+            Op::Slice {
+                begin: begin.to_vec(),
+                size,
+            },
+            &[],
+        )
     }
 
     #[track_caller]
@@ -104,8 +125,22 @@ impl<'g> Tensor<'g> {
     /// One-hot encoding of these integer indices along a new last axis of size `depth`;
     /// indices outside `0..depth` give a row of `off_value`, as in TF.
     #[track_caller]
-    pub fn try_one_hot(self, depth: usize, on_value: f64, off_value: f64, dtype: DType) -> Result<Tensor<'g>> {
-        self.apply(Op::OneHot { depth, on_value, off_value, dtype }, &[])
+    pub fn try_one_hot(
+        self,
+        depth: usize,
+        on_value: f64,
+        off_value: f64,
+        dtype: DType,
+    ) -> Result<Tensor<'g>> {
+        self.apply(
+            Op::OneHot {
+                depth,
+                on_value,
+                off_value,
+                dtype,
+            },
+            &[],
+        )
     }
 
     #[track_caller]
@@ -153,13 +188,24 @@ impl<'g> Tensor<'g> {
     pub fn try_slice_grad(self, like: Tensor<'g>, begin: &[usize]) -> Result<Tensor<'g>> {
         let shape = like.shape();
         let s = like.try_shape_of()?;
-        self.apply(Op::SliceGrad { begin: begin.to_vec(), shape }, &[s])
+        self.apply(
+            Op::SliceGrad {
+                begin: begin.to_vec(),
+                shape,
+            },
+            &[s],
+        )
     }
 
     /// Adds the slices of `self` into zeros shaped like `like` at `indices` along `axis`
     /// (the gradient of a gather).
     #[track_caller]
-    pub fn try_gather_grad(self, indices: Tensor<'g>, like: Tensor<'g>, axis: usize) -> Result<Tensor<'g>> {
+    pub fn try_gather_grad(
+        self,
+        indices: Tensor<'g>,
+        like: Tensor<'g>,
+        axis: usize,
+    ) -> Result<Tensor<'g>> {
         let shape = like.shape();
         let s = like.try_shape_of()?;
         self.apply(Op::GatherGrad { axis, shape }, &[indices, s])

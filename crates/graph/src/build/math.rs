@@ -167,7 +167,11 @@ impl<'g> Tensor<'g> {
 
     /// `min(max(x, lo), hi)`, as TF's `clip_by_value`.
     #[track_caller]
-    pub fn try_clip_by_value(self, lo: impl Operand<'g>, hi: impl Operand<'g>) -> Result<Tensor<'g>> {
+    pub fn try_clip_by_value(
+        self,
+        lo: impl Operand<'g>,
+        hi: impl Operand<'g>,
+    ) -> Result<Tensor<'g>> {
         self.try_maximum(lo)?.try_minimum(hi)
     }
 
@@ -189,8 +193,19 @@ impl<'g> Tensor<'g> {
 
     /// Matrix product with either operand transposed first (TF's `transpose_a`, `transpose_b`).
     #[track_caller]
-    pub fn try_matmul_t(self, rhs: Tensor<'g>, transpose_a: bool, transpose_b: bool) -> Result<Tensor<'g>> {
-        self.apply(Op::MatMul { transpose_a, transpose_b }, &[rhs])
+    pub fn try_matmul_t(
+        self,
+        rhs: Tensor<'g>,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Result<Tensor<'g>> {
+        self.apply(
+            Op::MatMul {
+                transpose_a,
+                transpose_b,
+            },
+            &[rhs],
+        )
     }
 
     #[track_caller]
@@ -203,7 +218,12 @@ impl<'g> crate::graph::Graph {
     /// `where(cond, x, y)`: elements of `x` where `cond` is true, else of `y` (all broadcast).
     #[doc(alias = "where")]
     #[track_caller]
-    pub fn try_select(&'g self, cond: Tensor<'g>, x: Tensor<'g>, y: Tensor<'g>) -> Result<Tensor<'g>> {
+    pub fn try_select(
+        &'g self,
+        cond: Tensor<'g>,
+        x: Tensor<'g>,
+        y: Tensor<'g>,
+    ) -> Result<Tensor<'g>> {
         self.add_node(Op::Select, &[cond, x, y], None, None, Location::caller())
     }
 

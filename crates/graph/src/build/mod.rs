@@ -24,7 +24,8 @@ impl<'g> Tensor<'g> {
         let mut inputs = Vec::with_capacity(1 + others.len());
         inputs.push(self);
         inputs.extend_from_slice(others);
-        self.graph().add_node(op, &inputs, None, None, Location::caller())
+        self.graph()
+            .add_node(op, &inputs, None, None, Location::caller())
     }
 
     /// Normalises an axis against `rank` or reports it as an error of `op` on this tensor.

@@ -66,9 +66,20 @@ impl<'g> Tensor<'g> {
 
     #[track_caller]
     fn try_reduce(self, op: ReduceOp, axes: Axes, keep_dims: bool) -> Result<Tensor<'g>> {
-        let probe = Op::Reduce { op, axes: Vec::new(), keep_dims };
+        let probe = Op::Reduce {
+            op,
+            axes: Vec::new(),
+            keep_dims,
+        };
         let axes = self.reduction_axes(&probe, axes)?;
-        self.apply(Op::Reduce { op, axes, keep_dims }, &[])
+        self.apply(
+            Op::Reduce {
+                op,
+                axes,
+                keep_dims,
+            },
+            &[],
+        )
     }
 
     /// Sum over `axes` (`ALL`, an axis, or a list); `keep_dims` keeps reduced axes as size 1.

@@ -7,7 +7,11 @@ use rill_graph::{with_array, DType, Element, Value};
 
 /// Resolves a target shape with at most one `-1` against an element count.
 pub fn resolve_shape(target: &[i64], count: usize, from: &[usize]) -> Result<Vec<usize>, String> {
-    let known: usize = target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+    let known: usize = target
+        .iter()
+        .filter(|&&d| d >= 0)
+        .map(|&d| d as usize)
+        .product();
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
     match target.iter().position(|&d| d < 0) {
         Some(pos) if known > 0 && count % known == 0 => out[pos] = count / known,
@@ -29,13 +33,20 @@ pub fn reshape(x: &Value, target: &[i64]) -> KResult {
 
 pub fn reshape_exact(x: &Value, shape: &[usize]) -> KResult {
     if shape.iter().product::<usize>() != x.len() {
-        return Err(format!("Cannot reshape a tensor of shape {:?} to {shape:?}", x.shape()));
+        return Err(format!(
+            "Cannot reshape a tensor of shape {:?} to {shape:?}",
+            x.shape()
+        ));
     }
-    Ok(with_array!(x, a => a.to_shape(IxDyn(shape)).map_err(|e| e.to_string())?.into_owned().into()))
+    Ok(
+        with_array!(x, a => a.to_shape(IxDyn(shape)).map_err(|e| e.to_string())?.into_owned().into()),
+    )
 }
 
 pub fn transpose(x: &Value, perm: &[usize]) -> KResult {
-    Ok(with_array!(x, a => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned().into()))
+    Ok(
+        with_array!(x, a => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned().into()),
+    )
 }
 
 pub fn expand_dims(x: &Value, axis: usize) -> KResult {
@@ -48,15 +59,28 @@ pub fn squeeze(x: &Value, axes: &[usize]) -> KResult {
     let shape = x.shape();
     for &a in axes {
         if shape[a] != 1 {
-            return Err(format!("Can not squeeze dim[{a}], expected a dimension of 1, got {}", shape[a]));
+            return Err(format!(
+                "Can not squeeze dim[{a}], expected a dimension of 1, got {}",
+                shape[a]
+            ));
         }
     }
-    let kept: Vec<usize> = shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    let kept: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
+        .collect();
     reshape_exact(x, &kept)
 }
 
 fn views<'a, T: Element>(xs: &[&'a Value]) -> Result<Vec<ArrayViewD<'a, T>>, String> {
-    xs.iter().map(|x| x.view::<T>().ok_or_else(|| format!("mixed dtypes: expected {}", T::DTYPE))).collect()
+    xs.iter()
+        .map(|x| {
+            x.view::<T>()
+                .ok_or_else(|| format!("mixed dtypes: expected {}", T::DTYPE))
+        })
+        .collect()
 }
 
 /// Calls `$f::<T>` with the element type of `$dtype`.
@@ -75,7 +99,9 @@ macro_rules! by_dtype {
 pub fn concat(xs: &[&Value], axis: usize) -> KResult {
     fn go<T: Element>(xs: &[&Value], axis: usize) -> KResult {
         let v = views::<T>(xs)?;
-        ndarray::concatenate(Axis(axis), &v).map(T::wrap).map_err(|e| format!("ConcatOp: {e}"))
+        ndarray::concatenate(Axis(axis), &v)
+            .map(T::wrap)
+            .map_err(|e| format!("ConcatOp: {e}"))
     }
     by_dtype!(xs[0].dtype(), go(xs, axis))
 }
@@ -83,7 +109,9 @@ pub fn concat(xs: &[&Value], axis: usize) -> KResult {
 pub fn stack(xs: &[&Value], axis: usize) -> KResult {
     fn go<T: Element>(xs: &[&Value], axis: usize) -> KResult {
         let v = views::<T>(xs)?;
-        ndarray::stack(Axis(axis), &v).map(T::wrap).map_err(|e| format!("Shapes of all inputs must match: {e}"))
+        ndarray::stack(Axis(axis), &v)
+            .map(T::wrap)
+            .map_err(|e| format!("Shapes of all inputs must match: {e}"))
     }
     by_dtype!(xs[0].dtype(), go(xs, axis))
 }
@@ -97,7 +125,9 @@ pub fn slice(x: &Value, begin: &[usize], size: &[Option<usize>]) -> KResult {
             None => d,
         };
         if begin[i] > end || end > d {
-            return Err(format!("Expected begin {begin:?} and size {size:?} to fit in input of shape {shape:?}"));
+            return Err(format!(
+                "Expected begin {begin:?} and size {size:?} to fit in input of shape {shape:?}"
+            ));
         }
         ranges.push((begin[i], end));
     }
@@ -137,13 +167,23 @@ pub fn gather(params: &Value, idx: &Value, axis: usize) -> KResult {
 }
 
 pub fn gather_grad(grad: &Value, idx: &Value, shape: &[usize], axis: usize) -> KResult {
-    fn go<T: super::scalar::Num + num_traits::Zero>(g: &ArrayD<T>, flat: &[usize], shape: &[usize], axis: usize) -> Result<ArrayD<T>, String> {
+    fn go<T: super::scalar::Num + num_traits::Zero>(
+        g: &ArrayD<T>,
+        flat: &[usize],
+        shape: &[usize],
+        axis: usize,
+    ) -> Result<ArrayD<T>, String> {
         let mut out = ArrayD::<T>::zeros(IxDyn(shape));
         // View the gradient as [outer, n_indices, inner] to match [outer, dim, inner] of out.
         let outer: usize = shape[..axis].iter().product();
         let inner: usize = shape[axis + 1..].iter().product();
-        let g3 = g.to_shape((outer, flat.len(), inner)).map_err(|e| e.to_string())?;
-        let mut o3 = out.view_mut().into_shape_with_order((outer, shape[axis], inner)).map_err(|e| e.to_string())?;
+        let g3 = g
+            .to_shape((outer, flat.len(), inner))
+            .map_err(|e| e.to_string())?;
+        let mut o3 = out
+            .view_mut()
+            .into_shape_with_order((outer, shape[axis], inner))
+            .map_err(|e| e.to_string())?;
         for (j, &row) in flat.iter().enumerate() {
             let src = g3.index_axis(Axis(1), j);
             let mut dst = o3.index_axis_mut(Axis(1), row);
@@ -186,8 +226,12 @@ pub fn shape_of(x: &Value) -> Value {
 /// A shape given as a run-time i64 vector.
 pub fn shape_arg(v: &Value) -> Result<Vec<usize>, String> {
     match v {
-        Value::I64(a) if a.ndim() == 1 && a.iter().all(|&d| d >= 0) => Ok(a.iter().map(|&d| d as usize).collect()),
-        other => Err(format!("a shape must be a vector of non-negative i64, got {other:?}")),
+        Value::I64(a) if a.ndim() == 1 && a.iter().all(|&d| d >= 0) => {
+            Ok(a.iter().map(|&d| d as usize).collect())
+        }
+        other => Err(format!(
+            "a shape must be a vector of non-negative i64, got {other:?}"
+        )),
     }
 }
 
@@ -200,10 +244,22 @@ pub fn broadcast_to(x: &Value, shape: &[usize]) -> KResult {
 }
 
 pub fn slice_grad(grad: &Value, shape: &[usize], begin: &[usize]) -> KResult {
-    fn go<T: Element + num_traits::Zero>(g: &ArrayD<T>, shape: &[usize], begin: &[usize]) -> Result<ArrayD<T>, String> {
+    fn go<T: Element + num_traits::Zero>(
+        g: &ArrayD<T>,
+        shape: &[usize],
+        begin: &[usize],
+    ) -> Result<ArrayD<T>, String> {
         let mut out = ArrayD::<T>::zeros(IxDyn(shape));
-        if begin.iter().zip(g.shape()).zip(shape).any(|((&b, &n), &d)| b + n > d) {
-            return Err(format!("slice of shape {:?} at {begin:?} does not fit in {shape:?}", g.shape()));
+        if begin
+            .iter()
+            .zip(g.shape())
+            .zip(shape)
+            .any(|((&b, &n), &d)| b + n > d)
+        {
+            return Err(format!(
+                "slice of shape {:?} at {begin:?} does not fit in {shape:?}",
+                g.shape()
+            ));
         }
         out.slice_each_axis_mut(|ax| {
             let i = ax.axis.index();
@@ -220,12 +276,28 @@ pub fn slice_grad(grad: &Value, shape: &[usize], begin: &[usize]) -> KResult {
 }
 
 pub fn linspace(start: f64, stop: f64, num: usize, dtype: DType) -> Value {
-    let step = if num > 1 { (stop - start) / (num - 1) as f64 } else { 0.0 };
-    let data: Vec<f64> = (0..num).map(|i| if i + 1 == num && num > 1 { stop } else { start + step * i as f64 }).collect();
-    Value::from_vec(&[num], data).expect("length matches").cast(dtype)
+    let step = if num > 1 {
+        (stop - start) / (num - 1) as f64
+    } else {
+        0.0
+    };
+    let data: Vec<f64> = (0..num)
+        .map(|i| {
+            if i + 1 == num && num > 1 {
+                stop
+            } else {
+                start + step * i as f64
+            }
+        })
+        .collect();
+    Value::from_vec(&[num], data)
+        .expect("length matches")
+        .cast(dtype)
 }
 
 pub fn range(start: f64, delta: f64, n: usize, dtype: DType) -> Value {
     let data: Vec<f64> = (0..n).map(|i| start + delta * i as f64).collect();
-    Value::from_vec(&[n], data).expect("length matches").cast(dtype)
+    Value::from_vec(&[n], data)
+        .expect("length matches")
+        .cast(dtype)
 }

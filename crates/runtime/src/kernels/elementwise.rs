@@ -18,7 +18,13 @@ pub fn unary(op: UnaryOp, x: &Value) -> KResult {
         Value::F64(a) => Value::F64(float(op, a)),
         Value::I32(a) if op.accepts_integers() => Value::I32(int(op, a)),
         Value::I64(a) if op.accepts_integers() => Value::I64(int(op, a)),
-        other => return Err(format!("{} is not defined for {}", op.type_name(), other.dtype())),
+        other => {
+            return Err(format!(
+                "{} is not defined for {}",
+                op.type_name(),
+                other.dtype()
+            ))
+        }
     })
 }
 
@@ -28,7 +34,11 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
 }
 
 /// Applies `f` elementwise to `a` and `b` broadcast together.
-pub fn zip_with<A: Copy, B: Copy, C>(a: &ArrayD<A>, b: &ArrayD<B>, f: impl Fn(A, B) -> C) -> Result<ArrayD<C>, String> {
+pub fn zip_with<A: Copy, B: Copy, C>(
+    a: &ArrayD<A>,
+    b: &ArrayD<B>,
+    f: impl Fn(A, B) -> C,
+) -> Result<ArrayD<C>, String> {
     if a.shape() == b.shape() {
         return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
     }
@@ -38,7 +48,10 @@ pub fn zip_with<A: Copy, B: Copy, C>(a: &ArrayD<A>, b: &ArrayD<B>, f: impl Fn(A,
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
 }
 
-pub fn broadcast_view<'a, T>(a: &'a ArrayD<T>, shape: &[usize]) -> Result<ArrayViewD<'a, T>, String> {
+pub fn broadcast_view<'a, T>(
+    a: &'a ArrayD<T>,
+    shape: &[usize],
+) -> Result<ArrayViewD<'a, T>, String> {
     a.broadcast(IxDyn(shape))
         .ok_or_else(|| format!("Incompatible shapes: {:?} vs. {:?}", a.shape(), shape))
 }
@@ -64,12 +77,23 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> KResult {
         (Value::F64(x), Value::F64(y)) => Value::F64(float(op, x, y)?),
         (Value::I32(x), Value::I32(y)) if op != BinaryOp::Pow => Value::I32(int(op, x, y)?),
         (Value::I64(x), Value::I64(y)) if op != BinaryOp::Pow => Value::I64(int(op, x, y)?),
-        _ => return Err(format!("{} is not defined for {} and {}", op.type_name(), a.dtype(), b.dtype())),
+        _ => {
+            return Err(format!(
+                "{} is not defined for {} and {}",
+                op.type_name(),
+                a.dtype(),
+                b.dtype()
+            ))
+        }
     })
 }
 
 pub fn compare(op: CompareOp, a: &Value, b: &Value) -> KResult {
-    fn cmp<T: Copy + PartialOrd>(op: CompareOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<bool>, String> {
+    fn cmp<T: Copy + PartialOrd>(
+        op: CompareOp,
+        a: &ArrayD<T>,
+        b: &ArrayD<T>,
+    ) -> Result<ArrayD<bool>, String> {
         zip_with(a, b, |x, y| scalar::compare(op, x, y))
     }
     Ok(Value::Bool(match (a, b) {
@@ -78,7 +102,14 @@ pub fn compare(op: CompareOp, a: &Value, b: &Value) -> KResult {
         (Value::I32(x), Value::I32(y)) => cmp(op, x, y)?,
         (Value::I64(x), Value::I64(y)) => cmp(op, x, y)?,
         (Value::Bool(x), Value::Bool(y)) => cmp(op, x, y)?,
-        _ => return Err(format!("{} needs equal dtypes, got {} and {}", op.type_name(), a.dtype(), b.dtype())),
+        _ => {
+            return Err(format!(
+                "{} needs equal dtypes, got {} and {}",
+                op.type_name(),
+                a.dtype(),
+                b.dtype()
+            ))
+        }
     }))
 }
 
@@ -89,8 +120,15 @@ pub fn select(cond: &Value, x: &Value, y: &Value) -> KResult {
     fn pick<T: Copy>(c: &ArrayD<bool>, x: &ArrayD<T>, y: &ArrayD<T>) -> Result<ArrayD<T>, String> {
         let xy = broadcast_shape(x.shape(), y.shape())?;
         let shape = broadcast_shape(c.shape(), &xy)?;
-        let (cv, xv, yv) = (broadcast_view(c, &shape)?, broadcast_view(x, &shape)?, broadcast_view(y, &shape)?);
-        Ok(Zip::from(&cv).and(&xv).and(&yv).map_collect(|&c, &x, &y| if c { x } else { y }))
+        let (cv, xv, yv) = (
+            broadcast_view(c, &shape)?,
+            broadcast_view(x, &shape)?,
+            broadcast_view(y, &shape)?,
+        );
+        Ok(Zip::from(&cv)
+            .and(&xv)
+            .and(&yv)
+            .map_collect(|&c, &x, &y| if c { x } else { y }))
     }
     Ok(match (x, y) {
         (Value::F32(a), Value::F32(b)) => Value::F32(pick(c, a, b)?),
@@ -98,6 +136,12 @@ pub fn select(cond: &Value, x: &Value, y: &Value) -> KResult {
         (Value::I32(a), Value::I32(b)) => Value::I32(pick(c, a, b)?),
         (Value::I64(a), Value::I64(b)) => Value::I64(pick(c, a, b)?),
         (Value::Bool(a), Value::Bool(b)) => Value::Bool(pick(c, a, b)?),
-        _ => return Err(format!("select needs equal dtypes, got {} and {}", x.dtype(), y.dtype())),
+        _ => {
+            return Err(format!(
+                "select needs equal dtypes, got {} and {}",
+                x.dtype(),
+                y.dtype()
+            ))
+        }
     })
 }

@@ -14,7 +14,12 @@ pub type KResult = Result<Value, String>;
 
 /// Computes a pure op (no state, no effects) from its inputs.
 /// `static_dims` are the node's static dimensions where the op needs them (random, sequences).
-pub fn compute(op: &Op, inputs: &[&Value], node_shape: &rill_graph::Shape, dtype: rill_graph::DType) -> KResult {
+pub fn compute(
+    op: &Op,
+    inputs: &[&Value],
+    node_shape: &rill_graph::Shape,
+    dtype: rill_graph::DType,
+) -> KResult {
     let x = || inputs[0];
     match op {
         Op::Unary(u) => elementwise::unary(*u, x()),
@@ -22,8 +27,15 @@ pub fn compute(op: &Op, inputs: &[&Value], node_shape: &rill_graph::Shape, dtype
         Op::Compare(c) => elementwise::compare(*c, inputs[0], inputs[1]),
         Op::Select => elementwise::select(inputs[0], inputs[1], inputs[2]),
         Op::Cast { to } => Ok(x().cast(*to)),
-        Op::MatMul { transpose_a, transpose_b } => matmul::matmul(inputs[0], inputs[1], *transpose_a, *transpose_b),
-        Op::Reduce { op, axes, keep_dims } => reduce::reduce(*op, x(), axes, *keep_dims),
+        Op::MatMul {
+            transpose_a,
+            transpose_b,
+        } => matmul::matmul(inputs[0], inputs[1], *transpose_a, *transpose_b),
+        Op::Reduce {
+            op,
+            axes,
+            keep_dims,
+        } => reduce::reduce(*op, x(), axes, *keep_dims),
         Op::ArgMax { axis } => reduce::arg_extreme(x(), *axis, true),
         Op::ArgMin { axis } => reduce::arg_extreme(x(), *axis, false),
         Op::Softmax { axis } => reduce::softmax(x(), *axis, false),
@@ -36,13 +48,22 @@ pub fn compute(op: &Op, inputs: &[&Value], node_shape: &rill_graph::Shape, dtype
         Op::Stack { axis } => array::stack(inputs, *axis),
         Op::Slice { begin, size } => array::slice(x(), begin, size),
         Op::Gather { axis } => array::gather(inputs[0], inputs[1], *axis),
-        Op::OneHot { depth, on_value, off_value, dtype } => array::one_hot(x(), *depth, *on_value, *off_value, *dtype),
+        Op::OneHot {
+            depth,
+            on_value,
+            off_value,
+            dtype,
+        } => array::one_hot(x(), *depth, *on_value, *off_value, *dtype),
         Op::ShapeOf => Ok(array::shape_of(x())),
         Op::BroadcastTo { .. } => array::broadcast_to(inputs[0], &array::shape_arg(inputs[1])?),
         Op::SumTo { .. } => reduce::sum_to(inputs[0], &array::shape_arg(inputs[1])?),
         Op::ReshapeTo { .. } => array::reshape_exact(inputs[0], &array::shape_arg(inputs[1])?),
-        Op::SliceGrad { begin, .. } => array::slice_grad(inputs[0], &array::shape_arg(inputs[1])?, begin),
-        Op::GatherGrad { axis, .. } => array::gather_grad(inputs[0], inputs[1], &array::shape_arg(inputs[2])?, *axis),
+        Op::SliceGrad { begin, .. } => {
+            array::slice_grad(inputs[0], &array::shape_arg(inputs[1])?, begin)
+        }
+        Op::GatherGrad { axis, .. } => {
+            array::gather_grad(inputs[0], inputs[1], &array::shape_arg(inputs[2])?, *axis)
+        }
         Op::LinSpace { start, stop, num } => Ok(array::linspace(*start, *stop, *num, dtype)),
         Op::Range { start, delta, .. } => {
             let n = node_shape.to_known().map_or(0, |d| d[0]);
@@ -56,6 +77,9 @@ pub fn compute(op: &Op, inputs: &[&Value], node_shape: &rill_graph::Shape, dtype
         | Op::Random { .. }
         | Op::Identity
         | Op::StopGradient
-        | Op::CheckNumerics { .. } => Err(format!("{} is executed by the executor, not a kernel", op.type_name())),
+        | Op::CheckNumerics { .. } => Err(format!(
+            "{} is executed by the executor, not a kernel",
+            op.type_name()
+        )),
     }
 }

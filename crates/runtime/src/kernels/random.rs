@@ -6,7 +6,13 @@ use rand_distr::{Distribution as _, StandardNormal};
 use rill_graph::{DType, Distribution, Value};
 
 /// Draws a tensor of `shape` from `distribution`; `stream` tells apart successive runs.
-pub fn sample(distribution: Distribution, seed: u64, stream: u64, shape: &[usize], dtype: DType) -> Value {
+pub fn sample(
+    distribution: Distribution,
+    seed: u64,
+    stream: u64,
+    shape: &[usize],
+    dtype: DType,
+) -> Value {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     let n: usize = shape.iter().product();
@@ -25,7 +31,11 @@ pub fn sample(distribution: Distribution, seed: u64, stream: u64, shape: &[usize
                 }
             })
             .collect(),
-        Distribution::Uniform { min, max } => (0..n).map(|_| min + (max - min) * rng.random::<f64>()).collect(),
+        Distribution::Uniform { min, max } => (0..n)
+            .map(|_| min + (max - min) * rng.random::<f64>())
+            .collect(),
     };
-    Value::from_vec(shape, data).expect("length matches").cast(dtype)
+    Value::from_vec(shape, data)
+        .expect("length matches")
+        .cast(dtype)
 }

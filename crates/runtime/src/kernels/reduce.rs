@@ -13,21 +13,35 @@ pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResu
         for &ax in axes.iter().rev() {
             count *= a.shape()[ax];
             out = match op {
-                ReduceOp::Sum | ReduceOp::Mean => out.fold_axis(Axis(ax), T::zero(), |&s, &v| s.add(v)),
-                ReduceOp::Max => out.fold_axis(Axis(ax), T::lowest(), |&s, &v| {
-                    if v > s || v != v {
-                        v
-                    } else {
-                        s
-                    }
-                }),
-                ReduceOp::Min => out.fold_axis(Axis(ax), T::highest(), |&s, &v| {
-                    if v < s || v != v {
-                        v
-                    } else {
-                        s
-                    }
-                }),
+                ReduceOp::Sum | ReduceOp::Mean => {
+                    out.fold_axis(Axis(ax), T::zero(), |&s, &v| s.add(v))
+                }
+                ReduceOp::Max => {
+                    out.fold_axis(
+                        Axis(ax),
+                        T::lowest(),
+                        |&s, &v| {
+                            if v > s || v != v {
+                                v
+                            } else {
+                                s
+                            }
+                        },
+                    )
+                }
+                ReduceOp::Min => {
+                    out.fold_axis(
+                        Axis(ax),
+                        T::highest(),
+                        |&s, &v| {
+                            if v < s || v != v {
+                                v
+                            } else {
+                                s
+                            }
+                        },
+                    )
+                }
             };
         }
         if op == ReduceOp::Mean {
@@ -47,7 +61,13 @@ pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResu
         Value::F64(a) => Value::F64(go(op, a, axes, keep_dims)),
         Value::I32(a) if op != ReduceOp::Mean => Value::I32(go(op, a, axes, keep_dims)),
         Value::I64(a) if op != ReduceOp::Mean => Value::I64(go(op, a, axes, keep_dims)),
-        other => return Err(format!("{} is not defined for {}", op.type_name(), other.dtype())),
+        other => {
+            return Err(format!(
+                "{} is not defined for {}",
+                op.type_name(),
+                other.dtype()
+            ))
+        }
     })
 }
 
@@ -86,7 +106,11 @@ pub fn softmax(x: &Value, axis: usize, log: bool) -> KResult {
         for mut lane in out.lanes_mut(Axis(axis)) {
             let max = lane.fold(<T as Num>::lowest(), |m, &v| if v > m { v } else { m });
             // A lane of all -inf has max -inf; subtracting it would give NaN for finite inputs.
-            let max = if max.is_finite() { max } else { <T as Num>::zero() };
+            let max = if max.is_finite() {
+                max
+            } else {
+                <T as Num>::zero()
+            };
             let sum = lane.fold(<T as Num>::zero(), |s, &v| s + (v - max).exp());
             if log {
                 let lse = sum.ln();
@@ -123,7 +147,9 @@ pub fn sum_to(x: &Value, target: &[usize]) -> KResult {
             if t != 1 {
                 return Err(format!("cannot sum {:?} down to {target:?}", a.shape()));
             }
-            out = out.fold_axis(Axis(ax), T::zero(), |&s, &v| s.add(v)).insert_axis(Axis(ax));
+            out = out
+                .fold_axis(Axis(ax), T::zero(), |&s, &v| s.add(v))
+                .insert_axis(Axis(ax));
         }
         Ok(out)
     }
