@@ -19,6 +19,7 @@
 //! ```
 
 pub use rill_compiler as compiler;
+pub use rill_datasets as datasets;
 pub use rill_graph as graph;
 pub use rill_nn as nn;
 pub use rill_runtime as runtime;
