@@ -22,11 +22,7 @@ pub(crate) fn format_logs(logs: &[(String, f64)]) -> String {
 }
 
 fn bar(done: usize, total: usize) -> String {
-    let filled = if total == 0 {
-        WIDTH
-    } else {
-        done * WIDTH / total
-    };
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
     if filled >= WIDTH {
         "=".repeat(WIDTH)
     } else {

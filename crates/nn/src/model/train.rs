@@ -91,6 +91,9 @@ impl<'a> FitArgs<'a> {
     }
 }
 
+/// Features and targets held by the model during `fit` (the validation set).
+type Dataset = (ArrayD<f32>, ArrayD<f32>);
+
 /// Running, sample-weighted means of the loss and metrics over an epoch.
 struct Totals {
     sums: Vec<f64>,
@@ -270,7 +273,7 @@ impl Sequential {
         let y_all = y.to_f32();
         let n_all = c.check_data(&x_all, Some(&y_all), args.check_finite)?;
         // Validation: explicit data overrides a split; a split takes the last samples.
-        let (n_train, val): (usize, Option<(ArrayD<f32>, ArrayD<f32>)>) = match &args.validation {
+        let (n_train, val): (usize, Option<Dataset>) = match &args.validation {
             Validation::None => (n_all, None),
             Validation::Split(f) => {
                 if !(0.0..1.0).contains(f) {

@@ -14,7 +14,7 @@ pub fn resolve_shape(target: &[i64], count: usize, from: &[usize]) -> Result<Vec
         .product();
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
     match target.iter().position(|&d| d < 0) {
-        Some(pos) if known > 0 && count % known == 0 => out[pos] = count / known,
+        Some(pos) if known > 0 && count.is_multiple_of(known) => out[pos] = count / known,
         Some(_) if count == 0 => {}
         None if known == count => {}
         _ => {

@@ -16,32 +16,20 @@ pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResu
                 ReduceOp::Sum | ReduceOp::Mean => {
                     out.fold_axis(Axis(ax), T::zero(), |&s, &v| s.add(v))
                 }
-                ReduceOp::Max => {
-                    out.fold_axis(
-                        Axis(ax),
-                        T::lowest(),
-                        |&s, &v| {
-                            if v > s || v != v {
-                                v
-                            } else {
-                                s
-                            }
-                        },
-                    )
-                }
-                ReduceOp::Min => {
-                    out.fold_axis(
-                        Axis(ax),
-                        T::highest(),
-                        |&s, &v| {
-                            if v < s || v != v {
-                                v
-                            } else {
-                                s
-                            }
-                        },
-                    )
-                }
+                ReduceOp::Max => out.fold_axis(Axis(ax), T::lowest(), |&s, &v| {
+                    if v > s || v.not_a_number() {
+                        v
+                    } else {
+                        s
+                    }
+                }),
+                ReduceOp::Min => out.fold_axis(Axis(ax), T::highest(), |&s, &v| {
+                    if v < s || v.not_a_number() {
+                        v
+                    } else {
+                        s
+                    }
+                }),
             };
         }
         if op == ReduceOp::Mean {
@@ -83,7 +71,7 @@ pub fn arg_extreme(x: &Value, axis: usize, largest: bool) -> KResult {
                 let b = lane[best];
                 let better = if largest { v > b } else { v < b };
                 // The first NaN wins, as in NumPy.
-                if (better || v != v) && b == b {
+                if (better || v.not_a_number()) && !b.not_a_number() {
                     best = i;
                 }
             }

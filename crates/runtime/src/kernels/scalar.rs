@@ -18,6 +18,11 @@ pub trait Num: Element + PartialOrd {
     fn is_zero(self) -> bool {
         self == Self::zero()
     }
+    /// NaN is the one value not equal to itself (always false for integers).
+    #[allow(clippy::eq_op)]
+    fn not_a_number(self) -> bool {
+        self != self
+    }
     /// The smallest value (the identity of max), -inf for floats.
     fn lowest() -> Self;
     /// The largest value (the identity of min), +inf for floats.
@@ -170,14 +175,14 @@ pub fn binary<T: Num>(op: BinaryOp, a: T, b: T) -> T {
         BinaryOp::Div => a.div(b),
         BinaryOp::Maximum => {
             // NaN wins, as in TF and NumPy.
-            if a > b || a != a {
+            if a > b || a.not_a_number() {
                 a
             } else {
                 b
             }
         }
         BinaryOp::Minimum => {
-            if a < b || a != a {
+            if a < b || a.not_a_number() {
                 a
             } else {
                 b
