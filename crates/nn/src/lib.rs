@@ -10,6 +10,7 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod optimizers;
+pub mod plot;
 pub mod regularizers;
 
 pub use activations::Activation;
