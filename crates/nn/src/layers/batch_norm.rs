@@ -45,11 +45,23 @@ impl Layer for BatchNormalization {
         Ok(input.to_vec())
     }
 
+    /// gamma and beta train; the moving mean and variance do not.
+    fn count_params(&self, input: &[usize]) -> (usize, usize) {
+        let n = input.last().copied().unwrap_or(0);
+        (2 * n, 2 * n)
+    }
+
     fn build(&mut self, g: &Graph, name: &str, input: &[usize]) -> Result<()> {
         let n = *input
             .last()
             .ok_or_else(|| NnError::InvalidArgument("BatchNormalization needs rank >= 1".into()))?;
         let _scope = g.name_scope(name);
+        // A new compile builds into a new graph: forget the last graph's variables and updates.
+        self.weights.clear();
+        self.updates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let mut make = |var: &str, init: Initializer, trainable: bool| -> Result<()> {
             let v = g.try_variable_init(&[n], DType::F32, init, var)?;
             g.set_trainable(v, trainable);

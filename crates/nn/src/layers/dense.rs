@@ -94,6 +94,12 @@ impl Layer for Dense {
         }
     }
 
+    fn count_params(&self, input: &[usize]) -> (usize, usize) {
+        let fan_in = input.last().copied().unwrap_or(0);
+        let bias = if self.use_bias { self.units } else { 0 };
+        (fan_in * self.units + bias, 0)
+    }
+
     fn build(&mut self, g: &Graph, name: &str, input: &[usize]) -> Result<()> {
         self.activation.resolve()?;
         let fan_in = *input

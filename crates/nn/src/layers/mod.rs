@@ -50,6 +50,11 @@ pub trait Layer: Send + Sync {
     fn build(&mut self, g: &Graph, name: &str, input: &[usize]) -> Result<()>;
     /// Applies the layer to `x`.
     fn apply<'g>(&self, g: &'g Graph, x: Tensor<'g>, ctx: &ApplyContext) -> Result<Tensor<'g>>;
+    /// The numbers of trainable and non-trainable parameters for an input shape (without the
+    /// batch axis); known before `build`, for `summary`.
+    fn count_params(&self, _input: &[usize]) -> (usize, usize) {
+        (0, 0)
+    }
     /// The variables, after `build`.
     fn weights(&self) -> Vec<Weight> {
         Vec::new()

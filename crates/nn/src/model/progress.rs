@@ -44,7 +44,8 @@ fn per_step(seconds: f64, steps: usize) -> String {
 impl Progress {
     pub(crate) fn new(verbose: u8, epoch: usize, epochs: usize, total: usize) -> Progress {
         let live = verbose == 1 && std::io::stdout().is_terminal();
-        if verbose > 0 {
+        // Keras prints the epoch line only when there is more than one epoch.
+        if verbose > 0 && epochs > 1 {
             println!("Epoch {}/{}", epoch + 1, epochs);
         }
         Progress {

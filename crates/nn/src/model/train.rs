@@ -170,6 +170,19 @@ impl Compiled {
         Ok(n)
     }
 
+    /// Keras matches a target of rank one less than the output by adding the missing unit
+    /// axis: labels of shape (n,) train a model whose output has shape (None, 1).
+    /// Integer labels for the sparse loss may come as a column (n, 1): they become (n,).
+    fn align_targets(&self, y: ArrayD<f32>) -> ArrayD<f32> {
+        if !self.loss.sparse_labels() && self.output_shape == [1] && y.ndim() == 1 {
+            y.insert_axis(Axis(1))
+        } else if self.loss.sparse_labels() && y.ndim() == 2 && y.shape()[1] == 1 {
+            y.index_axis_move(Axis(1), 0)
+        } else {
+            y
+        }
+    }
+
     fn check_targets(&self, y: &ArrayD<f32>) -> Result<()> {
         let units = self.output_shape.last().copied().unwrap_or(1);
         if self.loss.sparse_labels() {
@@ -270,7 +283,7 @@ impl Sequential {
         }
         let c = self.compiled()?;
         let x_all = x.view_dyn();
-        let y_all = y.to_f32();
+        let y_all = c.align_targets(y.to_f32());
         let n_all = c.check_data(&x_all, Some(&y_all), args.check_finite)?;
         // Validation: explicit data overrides a split; a split takes the last samples.
         let (n_train, val): (usize, Option<Dataset>) = match &args.validation {
@@ -281,9 +294,14 @@ impl Sequential {
                         "validation_split must be in [0, 1), got {f}"
                     )));
                 }
-                let split_at = ((n_all as f64) * (1.0 - f)).ceil() as usize;
-                if split_at == 0 || split_at >= n_all {
+                // Keras: the first floor(n * (1 - split)) samples train, the rest validate.
+                let split_at = ((n_all as f64) * (1.0 - f)).floor() as usize;
+                if *f == 0.0 {
                     (n_all, None)
+                } else if split_at == 0 || split_at >= n_all {
+                    return Err(NnError::InvalidArgument(format!(
+                        "Training data contains {n_all} samples, which is not sufficient to split it into a validation and training set as specified by `validation_split={f}`. Either provide more data, or a different value for the `validation_split` argument."
+                    )));
                 } else {
                     let vx = x_all.slice_axis(Axis(0), (split_at..).into()).to_owned();
                     let vy = y_all.slice_axis(Axis(0), (split_at..).into()).to_owned();
@@ -291,7 +309,7 @@ impl Sequential {
                 }
             }
             Validation::Data(vx, vy) => {
-                let (vx, vy) = (vx.view_dyn().to_owned(), vy.to_f32());
+                let (vx, vy) = (vx.view_dyn().to_owned(), c.align_targets(vy.to_f32()));
                 c.check_data(&vx.view(), Some(&vy), args.check_finite)?;
                 (n_all, Some((vx, vy)))
             }
@@ -367,7 +385,7 @@ impl Sequential {
             ));
         }
         let c = self.compiled()?;
-        let (xv, yv) = (x.view_dyn(), y.to_f32());
+        let (xv, yv) = (x.view_dyn(), c.align_targets(y.to_f32()));
         c.check_data(&xv, Some(&yv), false)?;
         c.evaluate_batched(&xv, &yv, batch_size)
     }

@@ -109,6 +109,7 @@ impl Sequential {
 
     /// Loads weights saved by `save_weights`; names and shapes must match the model's.
     pub fn load_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.compiled()?;
         let path = path.as_ref();
         let data = std::fs::read(path)
             .map_err(|e| NnError::Io(format!("cannot read {}: {e}", path.display())))?;
