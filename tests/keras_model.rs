@@ -222,8 +222,8 @@ fn dense_without_bias_with_initializers_and_regularizers() {
     let mse = 1.6f64 * 1.6;
     assert_close("loss", ev[0], mse + 0.01 * 0.5 + 0.1 * 0.1, 1e-6);
     assert_close("mse metric (no penalty)", ev[1], mse, 1e-6);
-    // Training with only the penalty's gradient on the bias: sign(b) * l1 * lr, plus the
-    // data gradient 2 * (pred - y) * lr.
+    // One SGD step (lr 0.01) on the bias: the data gradient 2 * (pred - y) plus the L1
+    // penalty's l1 * sign(b).
     m.fit(&x, &y, quiet()).unwrap();
     let b = weight(&m, "dense/bias")[0] as f64;
     assert_close(
@@ -945,6 +945,23 @@ fn shuffling_follows_the_seed() {
 }
 
 #[test]
+fn a_seeded_model_with_dropout_trains_reproducibly() {
+    let x = points(64, 19);
+    let y = binary_labels(&x);
+    let run = |seed: u64| {
+        let mut m = Sequential::default().with_seed(seed);
+        m.add(Dense::new(16).input_dim(2).activation("relu"));
+        m.add(Dropout::new(0.5));
+        m.add(Dense::new(1).activation("sigmoid"));
+        m.compile("adam", "binary_crossentropy", &["accuracy"])
+            .unwrap();
+        m.fit(&x, &y, quiet().epochs(3).batch_size(8)).unwrap()
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1).get("loss"), run(2).get("loss"));
+}
+
+#[test]
 fn history_holds_loss_metrics_and_validation_per_epoch() {
     let x = points(50, 13);
     let y = binary_labels(&x);
@@ -1060,10 +1077,16 @@ fn check_logs(parts: &[&str]) {
         .map(|p| p.split(": ").next().unwrap())
         .collect();
     assert_eq!(keys, ["loss", "accuracy", "val_loss", "val_accuracy"]);
+    // Keras prints `%.4f` above 1e-3 and `%.4e` (`0.0000e+00`) otherwise.
     for p in parts {
         let v = p.split(": ").nth(1).unwrap();
         let (int, frac) = v.split_once('.').unwrap();
-        assert!(int.parse::<u32>().is_ok() && frac.len() == 4, "{p}");
+        let fixed = frac.len() == 4 && frac.chars().all(|c| c.is_ascii_digit());
+        let sci = frac.len() == 8 && matches!(frac.get(4..6), Some("e-" | "e+"));
+        assert!(int.parse::<u32>().is_ok() && (fixed || sci), "{p}");
+        if sci {
+            assert!(v.parse::<f64>().unwrap() <= 1e-3, "{p}");
+        }
     }
 }
 

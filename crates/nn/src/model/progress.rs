@@ -16,9 +16,28 @@ pub(crate) struct Progress {
 /// `loss: 0.6937 - acc: 0.5500`.
 pub(crate) fn format_logs(logs: &[(String, f64)]) -> String {
     logs.iter()
-        .map(|(k, v)| format!("{k}: {v:.4}"))
+        .map(|(k, v)| format!("{k}: {}", format_value(*v)))
         .collect::<Vec<_>>()
         .join(" - ")
+}
+
+/// As Keras's progress bar: `%.4f` above 1e-3, else `%.4e` (`5.0000e-04`, `0.0000e+00`).
+fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v > 1e-3 {
+        return format!("{v:.4}");
+    }
+    let s = format!("{v:.4e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let e: i32 = exp.parse().unwrap_or(0);
+            let sign = if e < 0 { '-' } else { '+' };
+            format!("{mantissa}e{sign}{:02}", e.abs())
+        }
+        None => s, // -inf
+    }
 }
 
 fn bar(done: usize, total: usize) -> String {
@@ -114,5 +133,18 @@ mod tests {
         assert_eq!(format_logs(&logs), "loss: 0.6937 - acc: 0.5500");
         assert_eq!(per_step(0.5, 1000), "500us/step");
         assert_eq!(per_step(0.03, 10), "3ms/step");
+    }
+
+    #[test]
+    fn small_values_print_in_scientific_notation_as_keras() {
+        assert_eq!(format_value(0.0005), "5.0000e-04");
+        assert_eq!(format_value(0.001), "1.0000e-03");
+        assert_eq!(format_value(0.0), "0.0000e+00");
+        assert_eq!(format_value(-0.25), "-2.5000e-01");
+        assert_eq!(format_value(1234.5), "1234.5000");
+        assert_eq!(format_value(f64::NAN), "nan");
+        assert_eq!(format_value(f64::INFINITY), "inf");
+        let logs = vec![("loss".to_string(), 2e-5), ("acc".to_string(), 1.0)];
+        assert_eq!(format_logs(&logs), "loss: 2.0000e-05 - acc: 1.0000");
     }
 }
