@@ -6,9 +6,37 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use rill_graph::shape::broadcast_concrete;
 use rill_graph::{BinaryOp, CompareOp, UnaryOp, Value};
 
+/// `f` applied to every element; a plain slice loop for contiguous arrays.
+pub fn map<T: Copy, U>(a: &ArrayD<T>, f: impl Fn(T) -> U) -> ArrayD<U> {
+    match a.as_slice() {
+        Some(xs) => ArrayD::from_shape_vec(a.raw_dim(), xs.iter().map(|&v| f(v)).collect())
+            .expect("same element count"),
+        None => a.mapv(f),
+    }
+}
+
 pub fn unary(op: UnaryOp, x: &Value) -> KResult {
     fn float<T: Real>(op: UnaryOp, a: &ArrayD<T>) -> ArrayD<T> {
-        a.mapv(|v| scalar::unary(op, v))
+        use UnaryOp as U;
+        // One loop per op with the op fixed, so the scalar definition's match folds away.
+        match op {
+            U::Neg => map(a, |v| scalar::unary(U::Neg, v)),
+            U::Abs => map(a, |v| scalar::unary(U::Abs, v)),
+            U::Sign => map(a, |v| scalar::unary(U::Sign, v)),
+            U::Square => map(a, |v| scalar::unary(U::Square, v)),
+            U::Exp => map(a, |v| scalar::unary(U::Exp, v)),
+            U::Log => map(a, |v| scalar::unary(U::Log, v)),
+            U::Sqrt => map(a, |v| scalar::unary(U::Sqrt, v)),
+            U::Rsqrt => map(a, |v| scalar::unary(U::Rsqrt, v)),
+            U::Sin => map(a, |v| scalar::unary(U::Sin, v)),
+            U::Cos => map(a, |v| scalar::unary(U::Cos, v)),
+            U::Tanh => map(a, |v| scalar::unary(U::Tanh, v)),
+            U::Sigmoid => map(a, |v| scalar::unary(U::Sigmoid, v)),
+            U::Relu => map(a, |v| scalar::unary(U::Relu, v)),
+            U::LeakyRelu { alpha } => map(a, move |v| scalar::unary(U::LeakyRelu { alpha }, v)),
+            U::Elu { alpha } => map(a, move |v| scalar::unary(U::Elu { alpha }, v)),
+            U::Softplus => map(a, |v| scalar::unary(U::Softplus, v)),
+        }
     }
     fn int<T: Num>(op: UnaryOp, a: &ArrayD<T>) -> ArrayD<T> {
         a.mapv(|v| scalar::unary_int(op, v))
@@ -39,13 +67,104 @@ pub fn zip_with<A: Copy, B: Copy, C>(
     b: &ArrayD<B>,
     f: impl Fn(A, B) -> C,
 ) -> Result<ArrayD<C>, String> {
-    if a.shape() == b.shape() {
-        return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
+    if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+        if let Some(out) = zip_contiguous(a.shape(), xs, b.shape(), ys, &f) {
+            return Ok(out);
+        }
     }
     let shape = broadcast_shape(a.shape(), b.shape())?;
     let av = broadcast_view(a, &shape)?;
     let bv = broadcast_view(b, &shape)?;
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+}
+
+/// How a contiguous operand lines up with the (contiguous) output of a broadcast.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Pattern {
+    /// One element per output element.
+    Full,
+    /// A single element, used everywhere.
+    Scalar,
+    /// Varies along the trailing axes only: repeats every `len` elements (a bias row).
+    Row,
+    /// Varies along the leading axes only: each element covers `out / len` consecutive
+    /// output elements (a per-row scale).
+    Column,
+}
+
+/// The pattern of an operand of `shape` (`len` elements) in an output of `out` shape, if it is
+/// one of the fast ones.
+pub fn pattern(shape: &[usize], len: usize, out: &[usize], n: usize) -> Option<Pattern> {
+    if len == n {
+        return Some(Pattern::Full);
+    }
+    if len == 1 {
+        return Some(Pattern::Scalar);
+    }
+    if len == 0 {
+        return None;
+    }
+    let pad = out.len() - shape.len();
+    let padded = |i: usize| if i < pad { 1 } else { shape[i - pad] };
+    // Row: the operand's non-1 axes are a suffix of the output's, matching it.
+    let first_varying = (0..out.len()).find(|&i| padded(i) != 1)?;
+    if (first_varying..out.len()).all(|i| padded(i) == out[i]) {
+        return Some(Pattern::Row);
+    }
+    // Column: matches the output on a prefix, then only 1s.
+    let last_varying = (0..out.len()).rev().find(|&i| padded(i) != 1)?;
+    if (0..=last_varying).all(|i| padded(i) == out[i]) {
+        return Some(Pattern::Column);
+    }
+    None
+}
+
+/// The broadcast of two contiguous operands in the common patterns, as tight slice loops.
+fn zip_contiguous<A: Copy, B: Copy, C>(
+    sa: &[usize],
+    xs: &[A],
+    sb: &[usize],
+    ys: &[B],
+    f: &impl Fn(A, B) -> C,
+) -> Option<ArrayD<C>> {
+    let shape = broadcast_concrete(sa, sb)?;
+    let n: usize = shape.iter().product();
+    let pa = pattern(sa, xs.len(), &shape, n)?;
+    let pb = pattern(sb, ys.len(), &shape, n)?;
+    let mut out: Vec<C> = Vec::with_capacity(n);
+    match (pa, pb) {
+        (Pattern::Full, Pattern::Full) => out.extend(xs.iter().zip(ys).map(|(&x, &y)| f(x, y))),
+        (Pattern::Full, Pattern::Scalar) => {
+            let y = ys[0];
+            out.extend(xs.iter().map(|&x| f(x, y)));
+        }
+        (Pattern::Scalar, Pattern::Full) => {
+            let x = xs[0];
+            out.extend(ys.iter().map(|&y| f(x, y)));
+        }
+        (Pattern::Full, Pattern::Row) => {
+            for chunk in xs.chunks_exact(ys.len()) {
+                out.extend(chunk.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+            }
+        }
+        (Pattern::Row, Pattern::Full) => {
+            for chunk in ys.chunks_exact(xs.len()) {
+                out.extend(xs.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+            }
+        }
+        (Pattern::Full, Pattern::Column) => {
+            for (chunk, &y) in xs.chunks_exact(n / ys.len()).zip(ys) {
+                out.extend(chunk.iter().map(|&x| f(x, y)));
+            }
+        }
+        (Pattern::Column, Pattern::Full) => {
+            for (chunk, &x) in ys.chunks_exact(n / xs.len()).zip(xs) {
+                out.extend(chunk.iter().map(|&y| f(x, y)));
+            }
+        }
+        _ => return None,
+    }
+    ArrayD::from_shape_vec(IxDyn(&shape), out).ok()
 }
 
 pub fn broadcast_view<'a, T>(
@@ -58,7 +177,17 @@ pub fn broadcast_view<'a, T>(
 
 pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> KResult {
     fn num<T: Num>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String> {
-        zip_with(a, b, |x, y| scalar::binary(op, x, y))
+        // One loop per op with the op fixed, so the scalar definition's match folds away and the
+        // loop vectorises.
+        match op {
+            BinaryOp::Add => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Add, x, y)),
+            BinaryOp::Sub => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Sub, x, y)),
+            BinaryOp::Mul => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Mul, x, y)),
+            BinaryOp::Div => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Div, x, y)),
+            BinaryOp::Maximum => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Maximum, x, y)),
+            BinaryOp::Minimum => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Minimum, x, y)),
+            BinaryOp::Pow => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Pow, x, y)),
+        }
     }
     fn float<T: Real>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String> {
         match op {

@@ -9,6 +9,12 @@ use rill_graph::Value;
 
 pub fn matmul(a: &Value, b: &Value, ta: bool, tb: bool) -> KResult {
     Ok(match (a, b) {
+        (Value::F32(x), Value::F32(y)) if x.ndim() == 2 && y.ndim() == 2 => {
+            Value::F32(fast_2d(x, y, ta, tb)?)
+        }
+        (Value::F64(x), Value::F64(y)) if x.ndim() == 2 && y.ndim() == 2 => {
+            Value::F64(fast_2d(x, y, ta, tb)?)
+        }
         (Value::F32(x), Value::F32(y)) => Value::F32(batched(x, y, ta, tb)?),
         (Value::F64(x), Value::F64(y)) => Value::F64(batched(x, y, ta, tb)?),
         (Value::I32(x), Value::I32(y)) => Value::I32(batched(x, y, ta, tb)?),
@@ -21,6 +27,65 @@ pub fn matmul(a: &Value, b: &Value, ta: bool, tb: bool) -> KResult {
             ))
         }
     })
+}
+
+/// Products of at least this many multiply-adds are split across the rayon pool.
+const PARALLEL_FLOPS: usize = 1 << 21;
+
+/// A 2-D float product with the `gemm` crate (AVX-512 / AVX2 / portable, chosen at run time):
+/// transposes are strides, so no operand is copied.
+fn fast_2d<T: LinalgScalar + num_traits::Zero>(
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    ta: bool,
+    tb: bool,
+) -> Result<ArrayD<T>, String> {
+    let (sa, sb) = (a.shape(), b.shape());
+    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+    let (k2, n) = if tb { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
+    if k != k2 {
+        return Err(format!("Matrix size-incompatible: In[0]: {sa:?}, In[1]: {sb:?} (inner dimensions {k} and {k2})"));
+    }
+    let mut out = ArrayD::<T>::zeros(IxDyn(&[m, n]));
+    if m == 0 || n == 0 {
+        return Ok(out);
+    }
+    // Element strides of the operands as stored; a transpose swaps row and column strides.
+    let (ars, acs) = (a.strides()[0], a.strides()[1]);
+    let (brs, bcs) = (b.strides()[0], b.strides()[1]);
+    let (lhs_rs, lhs_cs) = if ta { (acs, ars) } else { (ars, acs) };
+    let (rhs_rs, rhs_cs) = if tb { (bcs, brs) } else { (brs, bcs) };
+    let parallelism = if m * n * k >= PARALLEL_FLOPS && rayon::current_num_threads() > 1 {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the pointers and strides describe `a`, `b` and `out` exactly as ndarray lays them
+    // out (m x k, k x n and m x n elements, bounds checked above); `out` is not aliased.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            b.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+    Ok(out)
 }
 
 fn matrix<T>(a: ArrayView2<'_, T>, transpose: bool) -> ArrayView2<'_, T> {

@@ -2,11 +2,85 @@
 
 use super::scalar::{Num, Real};
 use super::KResult;
-use ndarray::{ArrayD, Axis, Zip};
+use ndarray::{ArrayD, Axis, IxDyn, Zip};
 use rill_graph::{ReduceOp, Value};
+
+/// Reduces a contiguous array over a contiguous run of axes, viewed as `[outer, mid, inner]`:
+/// rows are combined into an accumulator in index order (the order `fold_axis` uses, so both
+/// paths give the same bits).
+fn reduce_contiguous<T: Num>(
+    a: &ArrayD<T>,
+    axes: &[usize],
+    init: T,
+    combine: impl Fn(T, T) -> T,
+) -> Option<Vec<T>> {
+    let xs = a.as_slice()?;
+    let (&k, &last) = (axes.first()?, axes.last()?);
+    if last + 1 - k != axes.len() {
+        return None;
+    }
+    let shape = a.shape();
+    let outer: usize = shape[..k].iter().product();
+    let mid: usize = shape[k..=last].iter().product();
+    let inner: usize = shape[last + 1..].iter().product();
+    let mut out = vec![init; outer * inner];
+    if inner == 1 {
+        for (o, slot) in out.iter_mut().enumerate() {
+            *slot = xs[o * mid..(o + 1) * mid]
+                .iter()
+                .fold(init, |s, &v| combine(s, v));
+        }
+    } else if inner > 0 {
+        for (o, acc) in out.chunks_exact_mut(inner).enumerate() {
+            for row in xs[o * mid * inner..(o + 1) * mid * inner].chunks_exact(inner) {
+                for (s, &v) in acc.iter_mut().zip(row) {
+                    *s = combine(*s, v);
+                }
+            }
+        }
+    }
+    Some(out)
+}
 
 pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResult {
     fn go<T: Num>(op: ReduceOp, a: &ArrayD<T>, axes: &[usize], keep_dims: bool) -> ArrayD<T> {
+        let fast = match op {
+            ReduceOp::Sum | ReduceOp::Mean => {
+                reduce_contiguous(a, axes, T::zero(), |s, v| s.add(v))
+            }
+            ReduceOp::Max => reduce_contiguous(a, axes, T::lowest(), |s, v| {
+                if v > s || v.not_a_number() {
+                    v
+                } else {
+                    s
+                }
+            }),
+            ReduceOp::Min => reduce_contiguous(a, axes, T::highest(), |s, v| {
+                if v < s || v.not_a_number() {
+                    v
+                } else {
+                    s
+                }
+            }),
+        };
+        if let Some(mut data) = fast {
+            if op == ReduceOp::Mean {
+                let count: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
+                let n = T::from_f64(count as f64);
+                data.iter_mut().for_each(|v| *v = v.div(n));
+            }
+            let shape: Vec<usize> = a
+                .shape()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &d)| match (axes.contains(&i), keep_dims) {
+                    (false, _) => Some(d),
+                    (true, true) => Some(1),
+                    (true, false) => None,
+                })
+                .collect();
+            return ArrayD::from_shape_vec(IxDyn(&shape), data).expect("count matches");
+        }
         let mut out = a.clone();
         let mut count = 1usize;
         // Highest axis first, so the lower axes keep their numbers.
@@ -118,36 +192,27 @@ pub fn softmax(x: &Value, axis: usize, log: bool) -> KResult {
 
 /// Sums `x` down to `target`, a shape it broadcasts from (undoes broadcasting).
 pub fn sum_to(x: &Value, target: &[usize]) -> KResult {
-    fn go<T: Num>(a: &ArrayD<T>, target: &[usize]) -> Result<ArrayD<T>, String> {
-        let (rx, rt) = (a.ndim(), target.len());
-        if rt > rx {
-            return Err(format!("cannot sum {:?} down to {target:?}", a.shape()));
-        }
-        let mut out = a.clone();
-        for _ in 0..rx - rt {
-            out = out.fold_axis(Axis(0), T::zero(), |&s, &v| s.add(v));
-        }
-        for (ax, &t) in target.iter().enumerate() {
-            let d = out.shape()[ax];
-            if t == d {
-                continue;
-            }
-            if t != 1 {
-                return Err(format!("cannot sum {:?} down to {target:?}", a.shape()));
-            }
-            out = out
-                .fold_axis(Axis(ax), T::zero(), |&s, &v| s.add(v))
-                .insert_axis(Axis(ax));
-        }
-        Ok(out)
+    let shape = x.shape();
+    let (rx, rt) = (shape.len(), target.len());
+    let bad = || format!("cannot sum {shape:?} down to {target:?}");
+    if rt > rx {
+        return Err(bad());
     }
-    Ok(match x {
-        Value::F32(a) => Value::F32(go(a, target)?),
-        Value::F64(a) => Value::F64(go(a, target)?),
-        Value::I32(a) => Value::I32(go(a, target)?),
-        Value::I64(a) => Value::I64(go(a, target)?),
-        Value::Bool(_) => return Err("SumTo is not defined for bool".to_string()),
-    })
+    let mut axes: Vec<usize> = (0..rx - rt).collect();
+    for (i, &t) in target.iter().enumerate() {
+        let d = shape[rx - rt + i];
+        if t != d {
+            if t != 1 {
+                return Err(bad());
+            }
+            axes.push(rx - rt + i);
+        }
+    }
+    if axes.is_empty() {
+        return Ok(x.clone());
+    }
+    let summed = reduce(ReduceOp::Sum, x, &axes, false)?;
+    super::array::reshape_exact(&summed, target)
 }
 
 /// Whether any element is NaN, and whether any is infinite.
