@@ -4,7 +4,10 @@
 //! optimisation passes live here too as they arrive.
 
 pub mod autodiff;
+pub mod passes;
 pub mod plan;
 
 pub use autodiff::{gradients, gradients_with, GradientError, GradientOptions};
-pub use plan::{lower, FeedSlot, Plan, PlanError, Request, Step, VarRef};
+pub use plan::{
+    lower, lower_with, CompileOptions, FeedSlot, Plan, PlanError, Request, Step, VarRef,
+};

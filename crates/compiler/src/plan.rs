@@ -53,6 +53,9 @@ pub struct Step {
     pub frees: Vec<usize>,
     /// For assign ops: the variable written.
     pub variable: Option<VarRef>,
+    /// For a fused step (made by the fusion pass): the elementwise program it runs instead of
+    /// `op`, which is then the last fused op (for names and messages).
+    pub fused: Option<std::sync::Arc<crate::passes::fusion::FusedProgram>>,
 }
 
 /// A variable an assign step writes: its slot in the session's store and its name.
@@ -84,7 +87,39 @@ pub struct FeedSlot {
 
 /// Builds the plan of `request` over `graph`: only the nodes the fetches and targets need run;
 /// a fed tensor is not computed, and neither is anything only it needed.
+/// How much the compiler does to a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CompileOptions {
+    /// Merge chains and trees of elementwise ops into single kernels.
+    pub fusion: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { fusion: true }
+    }
+}
+
 pub fn lower(graph: &Graph, request: &Request) -> Result<Plan, PlanError> {
+    lower_with(graph, request, &CompileOptions::default())
+}
+
+/// `lower`, then the optimisation passes `options` asks for, then liveness.
+pub fn lower_with(
+    graph: &Graph,
+    request: &Request,
+    options: &CompileOptions,
+) -> Result<Plan, PlanError> {
+    let mut plan = lower_unoptimized(graph, request)?;
+    if options.fusion {
+        crate::passes::fusion::fuse(&mut plan);
+    }
+    plan.assign_frees();
+    Ok(plan)
+}
+
+/// The plan before any pass and before liveness (`frees` empty).
+fn lower_unoptimized(graph: &Graph, request: &Request) -> Result<Plan, PlanError> {
     let gid = graph.id();
     let all = request
         .fetches
@@ -206,21 +241,6 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
         }
         steps.push(step_of(nodes, i, inputs, slot_of[i]));
     }
-    // Liveness: a slot dies after its last reader, unless it is fetched.
-    let mut last_reader = vec![usize::MAX; num_slots];
-    for (k, step) in steps.iter().enumerate() {
-        for &s in &step.inputs {
-            last_reader[s] = k;
-        }
-    }
-    for f in &request.fetches {
-        last_reader[slot_of[f.node.index()]] = usize::MAX;
-    }
-    for (slot, &k) in last_reader.iter().enumerate() {
-        if k != usize::MAX {
-            steps[k].frees.push(slot);
-        }
-    }
     let feeds = request
         .feeds
         .iter()
@@ -247,6 +267,27 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
     })
 }
 
+impl Plan {
+    /// Liveness: each slot is freed after its last reader, unless it is fetched.
+    pub fn assign_frees(&mut self) {
+        let mut last_reader = vec![usize::MAX; self.num_slots];
+        for (k, step) in self.steps.iter_mut().enumerate() {
+            step.frees.clear();
+            for &s in &step.inputs {
+                last_reader[s] = k;
+            }
+        }
+        for &f in &self.fetches {
+            last_reader[f] = usize::MAX;
+        }
+        for (slot, &k) in last_reader.iter().enumerate() {
+            if k != usize::MAX && !self.steps[k].frees.contains(&slot) {
+                self.steps[k].frees.push(slot);
+            }
+        }
+    }
+}
+
 /// The step that runs node `i`, reading `inputs` and writing `output`.
 fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step {
     let n = &nodes[i];
@@ -270,5 +311,6 @@ fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step 
             },
             _ => None,
         },
+        fused: None,
     }
 }

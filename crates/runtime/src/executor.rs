@@ -104,6 +104,11 @@ fn run_step(
     slots: &[Option<Held<'_>>],
     ctx: &RunContext<'_>,
 ) -> Result<Option<Arc<Value>>> {
+    if let Some(program) = &step.fused {
+        let out =
+            kernels::fused::run(program, inputs).map_err(|m| kernel_error(step, inputs, m))?;
+        return Ok(Some(Arc::new(out)));
+    }
     let pass_through = || {
         slots[step.inputs[0]]
             .as_ref()
@@ -123,6 +128,13 @@ fn run_step(
         Op::Assign { mode, .. } => assign(step, *mode, pass_through(), ctx)?,
         Op::NoOp => return Ok(None),
         Op::Identity | Op::StopGradient => pass_through(),
+        // Shape ops whose run-time target is the input's own shape (the usual case for the
+        // gradient of a broadcast that did not broadcast) pass the value through uncopied.
+        Op::SumTo { .. } | Op::BroadcastTo { .. } | Op::ReshapeTo { .. }
+            if kernels::array::shape_arg(inputs[1]).is_ok_and(|s| s == inputs[0].shape()) =>
+        {
+            pass_through()
+        }
         Op::CheckNumerics { message } => {
             let found = match reduce::nan_inf(inputs[0]) {
                 (false, false) => return Ok(Some(pass_through())),

@@ -3,7 +3,7 @@
 use crate::error::{python_shape, Result, RunError};
 use crate::executor::{Executor, RunContext, SequentialExecutor};
 use crate::variables::VariableStore;
-use rill_compiler::{lower, Plan, Request};
+use rill_compiler::{lower_with, CompileOptions, Plan, Request};
 use rill_graph::{AsTensorId, Graph, Tensor, TensorId, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +28,7 @@ pub fn feed<'v>(tensor: impl AsTensorId, value: &'v Value) -> Feed<'v> {
 /// variables as the runs before it left them, and assign ops update them under a lock.
 pub struct Session {
     graph: Graph,
+    options: CompileOptions,
     variables: VariableStore,
     plans: RwLock<HashMap<Request, Arc<Plan>>>,
     runs: AtomicU64,
@@ -43,11 +44,34 @@ impl Session {
     pub fn with_executor(graph: &Graph, executor: Box<dyn Executor>) -> Session {
         Session {
             graph: graph.clone(),
+            options: CompileOptions::default(),
             variables: VariableStore::default(),
             plans: RwLock::new(HashMap::new()),
             runs: AtomicU64::new(0),
             executor,
         }
+    }
+
+    /// A session with explicit compiler options (e.g. fusion off, to measure dispatch cost).
+    pub fn with_options(graph: &Graph, options: CompileOptions) -> Session {
+        Session {
+            options,
+            ..Session::new(graph)
+        }
+    }
+
+    /// The plan a request runs, as the compiler made it (for inspection and tests).
+    pub fn plan_for<F: AsTensorId, T: AsTensorId>(
+        &self,
+        fetches: &[F],
+        feeds: &[TensorId],
+        targets: &[T],
+    ) -> Result<Arc<Plan>> {
+        self.plan(Request {
+            fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
+            feeds: feeds.to_vec(),
+            targets: targets.iter().map(AsTensorId::tensor_id).collect(),
+        })
     }
 
     pub fn graph(&self) -> &Graph {
@@ -125,7 +149,7 @@ impl Session {
         {
             return Ok(p.clone());
         }
-        let plan = Arc::new(lower(&self.graph, &request)?);
+        let plan = Arc::new(lower_with(&self.graph, &request, &self.options)?);
         self.plans
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -2,6 +2,7 @@
 
 pub mod array;
 pub mod elementwise;
+pub mod fused;
 pub mod matmul;
 pub mod random;
 pub mod reduce;

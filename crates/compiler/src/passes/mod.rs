@@ -1,0 +1,3 @@
+//! Optimisation passes over a `Plan`, one file each, run by `plan::lower_with` in a fixed order.
+
+pub mod fusion;

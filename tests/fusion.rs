@@ -1,0 +1,149 @@
+//! The elementwise fusion pass: it rewrites what it should (asserted on the plan), and fused
+//! plans compute bit-for-bit what unfused plans compute, on hand-made and random graphs.
+
+use ndarray::{ArrayD, IxDyn};
+use rill::compiler::CompileOptions;
+use rill::prelude::*;
+
+fn run_both<'g>(
+    g: &'g Graph,
+    fetch: Tensor<'g>,
+    feeds: &[Feed<'_>],
+) -> (Value, Value, usize, usize) {
+    let fused = Session::new(g);
+    let plain = Session::with_options(g, CompileOptions { fusion: false });
+    let ids: Vec<TensorId> = feeds.iter().map(|f| f.tensor).collect();
+    let steps_fused = fused
+        .plan_for(&[fetch], &ids, &[] as &[TensorId])
+        .unwrap()
+        .steps
+        .len();
+    let steps_plain = plain
+        .plan_for(&[fetch], &ids, &[] as &[TensorId])
+        .unwrap()
+        .steps
+        .len();
+    (
+        fused.eval(fetch, feeds).unwrap(),
+        plain.eval(fetch, feeds).unwrap(),
+        steps_fused,
+        steps_plain,
+    )
+}
+
+#[test]
+fn a_chain_with_broadcasting_becomes_one_step() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [None, Some(3)], "x");
+    let b = g.constant([0.5f32, -1.0, 2.0]);
+    let s = g.constant([[2.0f32], [3.0]]);
+    let y = ((x + b).sigmoid() * s - 1.0).square();
+    let xv = Value::from(ndarray::array![[0.1f32, 0.2, 0.3], [-1.0, 0.0, 4.0]]);
+    let (f, p, nf, np) = run_both(&g, y, &[feed(x, &xv)]);
+    assert_eq!(f, p, "fusion changed the result");
+    assert!(nf < np, "expected fewer steps after fusion: {nf} vs {np}");
+    let sess = Session::new(&g);
+    let plan = sess.plan_for(&[y], &[x.id()], &[] as &[TensorId]).unwrap();
+    let fused: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| s.fused.as_ref().map(|p| p.label()))
+        .collect();
+    assert_eq!(
+        fused,
+        vec!["Fused[Add, Sigmoid, Mul, Sub, Square]".to_string()]
+    );
+}
+
+#[test]
+fn intermediates_that_are_fetched_or_shared_are_not_fused_away() {
+    let g = Graph::new();
+    let x = g.constant([1.0f64, 2.0, 3.0]);
+    let a = x.exp();
+    let b = a + 1.0;
+    let c = a * 2.0; // `a` has two readers: it must stay a tensor
+    let sess = Session::new(&g);
+    let out = sess.run(&[b, c, a], &[]).unwrap();
+    let e: Vec<f64> = [1.0f64, 2.0, 3.0].iter().map(|v| v.exp()).collect();
+    assert_eq!(out[2].to_f64_vec(), e);
+    assert_eq!(
+        out[0].to_f64_vec(),
+        e.iter().map(|v| v + 1.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        out[1].to_f64_vec(),
+        e.iter().map(|v| v * 2.0).collect::<Vec<_>>()
+    );
+}
+
+/// A small deterministic generator, so the random graphs are the same in every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> usize {
+        (self.next() % n) as usize
+    }
+    fn float(&mut self) -> f32 {
+        self.next() as f32 / (1u64 << 31) as f32 * 4.0 - 2.0
+    }
+}
+
+#[test]
+fn random_elementwise_graphs_give_identical_bits_fused_and_unfused() {
+    let mut rng = Lcg(42);
+    let shapes: [&[usize]; 4] = [&[4, 3], &[3], &[4, 1], &[]];
+    for case in 0..60 {
+        let g = Graph::new();
+        let mut pool: Vec<Tensor<'_>> = Vec::new();
+        let mut feeds_v = Vec::new();
+        for (i, sh) in shapes.iter().enumerate() {
+            let n: usize = sh.iter().product();
+            let data: Vec<f32> = (0..n).map(|_| rng.float()).collect();
+            feeds_v.push(Value::from(
+                ArrayD::from_shape_vec(IxDyn(sh), data).unwrap(),
+            ));
+            pool.push(g.placeholder(DType::F32, sh.to_vec(), &format!("p{i}")));
+        }
+        for _ in 0..(4 + rng.below(12)) {
+            let a = pool[rng.below(pool.len() as u64)];
+            let b = pool[rng.below(pool.len() as u64)];
+            let t = match rng.below(10) {
+                0 => a + b,
+                1 => a - b,
+                2 => a * b,
+                3 => a / (b.square() + 1.0),
+                4 => a.maximum(b),
+                5 => a.minimum(b),
+                6 => a.sigmoid(),
+                7 => a.tanh(),
+                8 => a.exp().log(),
+                _ => (a.abs() + 0.5).sqrt() * b.relu(),
+            };
+            pool.push(t);
+        }
+        let y = *pool.last().unwrap();
+        let feeds: Vec<Feed<'_>> = pool[..shapes.len()]
+            .iter()
+            .zip(&feeds_v)
+            .map(|(p, v)| feed(*p, v))
+            .collect();
+        let (f, p, nf, np) = run_both(&g, y, &feeds);
+        assert!(nf <= np, "case {case}");
+        let (fb, pb): (Vec<u32>, Vec<u32>) = match (&f, &p) {
+            (Value::F32(a), Value::F32(b)) => (
+                a.iter().map(|v| v.to_bits()).collect(),
+                b.iter().map(|v| v.to_bits()).collect(),
+            ),
+            _ => panic!("case {case}: dtype"),
+        };
+        assert_eq!(f.shape(), p.shape(), "case {case}");
+        assert_eq!(fb, pb, "case {case}: fused {f:?} vs unfused {p:?}");
+    }
+}
