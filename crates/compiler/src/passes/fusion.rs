@@ -104,8 +104,7 @@ pub fn fuse(plan: &mut Plan) -> usize {
     }
     let mut removed = 0;
     let mut keep = vec![true; n];
-    for root in 0..n {
-        let group = &members[root];
+    for (root, group) in members.iter().enumerate() {
         if group.len() < 2 {
             continue;
         }
