@@ -50,13 +50,18 @@ impl ScopeTree {
         let indent = "  ".repeat(depth + 1);
         for &id in &self.nodes {
             let n = &nodes[id];
-            let label = format!(
-                "{}\\n{} {} {}",
-                escape(short(&n.name)),
-                n.op.type_name(),
-                n.dtype,
-                n.shape
-            );
+            // Ops without output (NoOp) have no dtype or shape to show.
+            let label = if n.op.has_output() {
+                format!(
+                    "{}\\n{} {} {}",
+                    escape(short(&n.name)),
+                    n.op.type_name(),
+                    n.dtype,
+                    n.shape
+                )
+            } else {
+                format!("{}\\n{}", escape(short(&n.name)), n.op.type_name())
+            };
             let _ = writeln!(
                 out,
                 "{indent}n{id} [label=\"{label}\", tooltip=\"{}\", {}];",
@@ -71,11 +76,13 @@ impl ScopeTree {
                 format!("{prefix}/{name}")
             };
             let _ = writeln!(out, "{indent}subgraph \"cluster_{}\" {{", escape(&full));
-            let _ = writeln!(
-                out,
-                "{indent}  label=\"{}\"; style=rounded; color=\"#90a4ae\";",
-                escape(name)
-            );
+            // The backward pass (`gradients/`, from autodiff) sits on a tinted background.
+            let look = if name == "gradients" {
+                "style=\"rounded,filled\"; fillcolor=\"#faf4fc\"; color=\"#8e24aa\""
+            } else {
+                "style=rounded; color=\"#90a4ae\""
+            };
+            let _ = writeln!(out, "{indent}  label=\"{}\"; {look};", escape(name));
             child.write(out, nodes, &full, depth + 1);
             let _ = writeln!(out, "{indent}}}");
         }
@@ -96,7 +103,7 @@ impl Graph {
                 let path: Vec<&str> = n.scope().split('/').filter(|s| !s.is_empty()).collect();
                 tree.insert(&path, id);
             }
-            let mut out = String::from("digraph rill {\n  rankdir=BT;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
+            let mut out = String::from("digraph rill {\n  rankdir=BT;\n  fontname=\"Helvetica\";\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
             tree.write(&mut out, nodes, "", 0);
             for (id, n) in nodes.iter().enumerate() {
                 for input in &n.inputs {

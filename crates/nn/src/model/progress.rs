@@ -40,13 +40,21 @@ fn format_value(v: f64) -> String {
     }
 }
 
+/// Keras's bar: `width * done / total` cells, the last one `>` until the end, dots after.
 fn bar(done: usize, total: usize) -> String {
-    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
-    if filled >= WIDTH {
-        "=".repeat(WIDTH)
-    } else {
-        format!("{}>{}", "=".repeat(filled), ".".repeat(WIDTH - filled - 1))
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    let head = if done < total { ">" } else { "=" };
+    if filled == 0 {
+        return ".".repeat(WIDTH);
     }
+    format!(
+        "{}{head}{}",
+        "=".repeat(filled - 1),
+        ".".repeat(WIDTH - filled)
+    )
 }
 
 fn per_step(seconds: f64, steps: usize) -> String {
@@ -126,8 +134,12 @@ mod tests {
 
     #[test]
     fn formats_like_keras() {
-        assert_eq!(bar(0, 10), format!(">{}", ".".repeat(29)));
-        assert_eq!(bar(5, 10), format!("{}>{}", "=".repeat(15), ".".repeat(14)));
+        assert_eq!(bar(0, 10), ".".repeat(30));
+        // REFERENCE.md's 32/80: 12 cells, eleven '=' and the '>'.
+        assert_eq!(
+            bar(32, 80),
+            format!("{}>{}", "=".repeat(11), ".".repeat(18))
+        );
         assert_eq!(bar(10, 10), "=".repeat(30));
         let logs = vec![("loss".to_string(), 0.69374), ("acc".to_string(), 0.55)];
         assert_eq!(format_logs(&logs), "loss: 0.6937 - acc: 0.5500");

@@ -1,6 +1,6 @@
 //! TF1-style optimizers that build their updates as graph ops: `minimize(loss)` =
 //! `compute_gradients` + `apply_gradients`, returning one training op. Update formulas and
-//! defaults are Keras's (`REFERENCE.md`).
+//! defaults are Keras's, checked against Keras by `tests/tf_parity.rs`.
 
 mod adagrad;
 mod adam;
