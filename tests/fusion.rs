@@ -147,3 +147,21 @@ fn random_elementwise_graphs_give_identical_bits_fused_and_unfused() {
         assert_eq!(fb, pb, "case {case}: fused {f:?} vs unfused {p:?}");
     }
 }
+
+#[test]
+fn the_compiled_plan_shows_its_fused_groups() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [None, Some(2)], "x");
+    let y = (x * 2.0 + 1.0).tanh().named("y");
+    let sess = Session::new(&g);
+    let plan = sess.plan_for(&[y], &[x.id()], &[] as &[TensorId]).unwrap();
+    let dot = plan.to_dot();
+    assert!(dot.contains("Fused[Mul, Add, Tanh]"), "{dot}");
+    assert!(dot.contains("(Mul, Add, y)"), "{dot}");
+    assert!(dot.contains("feed"), "{dot}");
+    let summary = plan.summary();
+    assert!(
+        summary.contains("fused groups: 1 holding 3 nodes"),
+        "{summary}"
+    );
+}

@@ -1,9 +1,11 @@
 //! rill-compiler: turns a graph and a request (fetches, feeds, targets) into an executable `Plan`.
 //!
-//! Today: pruning to what the request needs, dependency order and liveness. Autodiff and the
-//! optimisation passes live here too as they arrive.
+//! `autodiff` adds gradient subgraphs (like `tf.gradients`); `plan` prunes a request to what it
+//! needs, orders it and assigns value slots; `passes` optimise the plan (elementwise fusion so
+//! far); `inspect` dumps a plan as DOT and a summary.
 
 pub mod autodiff;
+mod inspect;
 pub mod passes;
 pub mod plan;
 

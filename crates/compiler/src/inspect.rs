@@ -1,0 +1,91 @@
+//! Inspecting a compiled plan: DOT (fused steps list what they contain) and a text summary.
+
+use crate::plan::Plan;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl Plan {
+    /// The plan as Graphviz DOT: one node per step (fused steps show their ops and the nodes
+    /// they replace), feeds as inputs, edges along slots. Deterministic.
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from("digraph plan {\n  rankdir=BT;\n  fontname=\"Helvetica\";\n  node [fontname=\"Helvetica\", fontsize=10];\n");
+        let mut producer: BTreeMap<usize, String> = BTreeMap::new();
+        for (i, f) in self.feeds.iter().enumerate() {
+            let id = format!("feed{i}");
+            let _ = writeln!(out, "  {id} [label=\"{}\\nfeed {} {}\", shape=invhouse, style=filled, fillcolor=\"#cfe8ff\"];", escape(&f.name), f.dtype, f.shape);
+            producer.insert(f.slot, id);
+        }
+        for (k, step) in self.steps.iter().enumerate() {
+            let id = format!("s{k}");
+            let (label, style) = match &step.fused {
+                Some(p) => (
+                    format!(
+                        "{}\\n{}\\n({})",
+                        escape(&step.name),
+                        p.label(),
+                        escape(&p.nodes.join(", "))
+                    ),
+                    "shape=box, style=\"rounded,filled\", fillcolor=\"#c8e6c9\"",
+                ),
+                None => (
+                    format!(
+                        "{}\\n{} {} {}",
+                        escape(&step.name),
+                        step.op.type_name(),
+                        step.dtype,
+                        step.shape
+                    ),
+                    "shape=ellipse",
+                ),
+            };
+            let _ = writeln!(out, "  {id} [label=\"{label}\", {style}];");
+            for s in &step.inputs {
+                if let Some(from) = producer.get(s) {
+                    let _ = writeln!(out, "  {from} -> {id};");
+                }
+            }
+            producer.insert(step.output, id);
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// Steps, fused groups and the ops they hold, as text.
+    pub fn summary(&self) -> String {
+        let fused: Vec<_> = self.steps.iter().filter_map(|s| s.fused.as_ref()).collect();
+        let nodes_fused: usize = fused.iter().map(|p| p.nodes.len()).sum();
+        let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &self.steps {
+            *ops.entry(if s.fused.is_some() {
+                "Fused"
+            } else {
+                s.op.type_name()
+            })
+            .or_default() += 1;
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "steps: {} (graph nodes executed: {})",
+            self.steps.len(),
+            self.steps.len() - fused.len() + nodes_fused
+        );
+        let _ = writeln!(
+            out,
+            "fused groups: {} holding {} nodes",
+            fused.len(),
+            nodes_fused
+        );
+        for p in &fused {
+            let _ = writeln!(out, "  {}", p.label());
+        }
+        let ops: Vec<String> = ops.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let _ = writeln!(out, "ops: {}", ops.join(", "));
+        let _ = writeln!(out, "value slots: {}", self.num_slots);
+        out
+    }
+}
