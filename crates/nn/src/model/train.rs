@@ -418,3 +418,37 @@ impl Sequential {
 fn progress_wanted(verbose: u8) -> bool {
     verbose == 1
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Dense, FitArgs, Sequential};
+    use ndarray::{array, Array1};
+
+    /// As Keras: labels of shape (n,) fit, evaluate and validate a one-unit output.
+    #[test]
+    fn rank_one_targets_match_a_one_unit_output() {
+        let mut m = Sequential::new(vec![Box::new(
+            Dense::new(1).input_dim(2).activation("sigmoid"),
+        )])
+        .with_seed(3);
+        m.compile("sgd", "mse", &["accuracy"]).unwrap();
+        let x = array![[0.0f32, 1.0], [1.0, 0.0], [1.0, 1.0]];
+        let y: Array1<f32> = array![0.0, 1.0, 1.0];
+        let h = m
+            .fit(
+                &x,
+                &y,
+                FitArgs::default()
+                    .epochs(2)
+                    .verbose(0)
+                    .validation_data(&x, &y),
+            )
+            .unwrap();
+        assert_eq!(h.get("val_loss").unwrap().len(), 2);
+        let flat = m.evaluate(&x, &y, 2).unwrap();
+        let column = m
+            .evaluate(&x, &y.clone().insert_axis(ndarray::Axis(1)), 2)
+            .unwrap();
+        assert_eq!(flat, column);
+    }
+}
