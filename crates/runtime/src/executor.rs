@@ -7,6 +7,7 @@ use crate::variables::{AssignError, VariableStore};
 use rill_compiler::{Plan, Step};
 use rill_graph::error::location_string;
 use rill_graph::{AssignMode, BinaryOp, Op, Value};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// What a run shares with the executor besides the plan and the feeds.
@@ -63,7 +64,7 @@ impl Executor for SequentialExecutor {
         }
         for step in &plan.steps {
             let out = {
-                let inputs: Vec<&Value> = step
+                let inputs: SmallVec<[&Value; 4]> = step
                     .inputs
                     .iter()
                     .map(|&s| {

@@ -5,7 +5,10 @@ use crate::executor::{Executor, RunContext, SequentialExecutor};
 use crate::variables::VariableStore;
 use rill_compiler::{lower_with, CompileOptions, Plan, Request};
 use rill_graph::{AsTensorId, Graph, Tensor, TensorId, Value};
+use smallvec::SmallVec;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +34,8 @@ pub struct Session {
     options: CompileOptions,
     variables: VariableStore,
     plans: RwLock<HashMap<Request, Arc<Plan>>>,
+    /// The per-step lookup: plans by a hash of their request's ids (see `cached_plan`).
+    by_hash: RwLock<HashMap<u64, Vec<(Request, Arc<Plan>)>>>,
     runs: AtomicU64,
     executor: Box<dyn Executor>,
 }
@@ -47,6 +52,7 @@ impl Session {
             options: CompileOptions::default(),
             variables: VariableStore::default(),
             plans: RwLock::new(HashMap::new()),
+            by_hash: RwLock::new(HashMap::new()),
             runs: AtomicU64::new(0),
             executor,
         }
@@ -107,13 +113,8 @@ impl Session {
         feeds: &[Feed<'_>],
         targets: &[T],
     ) -> Result<Vec<Value>> {
-        let request = Request {
-            fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
-            feeds: feeds.iter().map(|f| f.tensor).collect(),
-            targets: targets.iter().map(AsTensorId::tensor_id).collect(),
-        };
-        let plan = self.plan(request)?;
-        let mut values = Vec::with_capacity(feeds.len());
+        let plan = self.cached_plan(fetches, feeds, targets)?;
+        let mut values: SmallVec<[&Value; 8]> = SmallVec::with_capacity(feeds.len());
         for (slot, f) in plan.feeds.iter().zip(feeds) {
             if f.value.dtype() != slot.dtype {
                 return Err(RunError::FeedDType {
@@ -140,6 +141,66 @@ impl Session {
 
     /// The cached plan for a request, compiled on first use. The graph only grows and its nodes
     /// never change, so a cached plan stays valid when nodes are added later.
+    /// The plan for a request, found without allocating: requests are keyed by a hash of their
+    /// ids and compared slice by slice; only a miss builds a `Request` and compiles.
+    fn cached_plan<F: AsTensorId, T: AsTensorId>(
+        &self,
+        fetches: &[F],
+        feeds: &[Feed<'_>],
+        targets: &[T],
+    ) -> Result<Arc<Plan>> {
+        let mut h = DefaultHasher::new();
+        for t in fetches {
+            t.tensor_id().hash(&mut h);
+        }
+        0xfeedu32.hash(&mut h);
+        for f in feeds {
+            f.tensor.hash(&mut h);
+        }
+        0x7a59u32.hash(&mut h);
+        for t in targets {
+            t.tensor_id().hash(&mut h);
+        }
+        let key = h.finish();
+        let same = |r: &Request| {
+            r.fetches.len() == fetches.len()
+                && r.feeds.len() == feeds.len()
+                && r.targets.len() == targets.len()
+                && r.fetches
+                    .iter()
+                    .zip(fetches)
+                    .all(|(a, b)| *a == b.tensor_id())
+                && r.feeds.iter().zip(feeds).all(|(a, b)| *a == b.tensor)
+                && r.targets
+                    .iter()
+                    .zip(targets)
+                    .all(|(a, b)| *a == b.tensor_id())
+        };
+        if let Some(bucket) = self
+            .by_hash
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            if let Some((_, p)) = bucket.iter().find(|(r, _)| same(r)) {
+                return Ok(p.clone());
+            }
+        }
+        let request = Request {
+            fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
+            feeds: feeds.iter().map(|f| f.tensor).collect(),
+            targets: targets.iter().map(AsTensorId::tensor_id).collect(),
+        };
+        let plan = self.plan(request.clone())?;
+        self.by_hash
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .push((request, plan.clone()));
+        Ok(plan)
+    }
+
     fn plan(&self, request: Request) -> Result<Arc<Plan>> {
         if let Some(p) = self
             .plans
