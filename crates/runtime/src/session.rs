@@ -12,6 +12,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+/// The plans whose requests share one hash.
+type PlanBucket = Vec<(Request, Arc<Plan>)>;
+
 /// One fed tensor: `feed(x, &value)`.
 #[derive(Clone, Copy)]
 pub struct Feed<'v> {
@@ -35,7 +38,7 @@ pub struct Session {
     variables: VariableStore,
     plans: RwLock<HashMap<Request, Arc<Plan>>>,
     /// The per-step lookup: plans by a hash of their request's ids (see `cached_plan`).
-    by_hash: RwLock<HashMap<u64, Vec<(Request, Arc<Plan>)>>>,
+    by_hash: RwLock<HashMap<u64, PlanBucket>>,
     runs: AtomicU64,
     executor: Box<dyn Executor>,
 }
