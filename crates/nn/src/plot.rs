@@ -229,7 +229,7 @@ impl Chart {
                 let (lo, hi) = if lo == hi {
                     (lo - 0.5, hi + 0.5)
                 } else {
-                    (lo, hi)
+                    (lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03)
                 };
                 (10f64.powf(lo), 10f64.powf(hi))
             }
@@ -632,11 +632,14 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
     }
     let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     let inside = |v: f64| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9);
-    let decades: Vec<f64> = (a..=b)
-        .map(|e| 10f64.powi(e))
-        .filter(|&v| inside(v))
+    let decades: Vec<i32> = (a..=b).filter(|&e| inside(10f64.powi(e))).collect();
+    // Many decades: every k-th power only, at exponents divisible by k.
+    let k = (decades.len() as i32 + 6) / 7;
+    let mut vs: Vec<f64> = decades
+        .iter()
+        .filter(|&&e| e.rem_euclid(k.max(1)) == 0)
+        .map(|&e| 10f64.powi(e))
         .collect();
-    let mut vs = decades.clone();
     if decades.len() < 3 {
         vs = (a..=b)
             .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
@@ -738,6 +741,8 @@ mod tests {
         assert_eq!(t, ["1e-4", "0.001", "0.01", "0.1", "1"]);
         let t: Vec<String> = log_ticks(0.15, 0.9).into_iter().map(|t| t.1).collect();
         assert_eq!(t, ["0.2", "0.5"]);
+        let t: Vec<String> = log_ticks(1e-13, 500.0).into_iter().map(|t| t.1).collect();
+        assert_eq!(t, ["1e-12", "1e-9", "1e-6", "0.001", "1"]);
     }
 
     #[test]
