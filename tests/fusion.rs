@@ -165,3 +165,36 @@ fn the_compiled_plan_shows_its_fused_groups() {
         "{summary}"
     );
 }
+
+#[test]
+fn big_kernels_give_the_same_bits_on_one_and_two_threads() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [None, Some(320)], "x");
+    let w = g.placeholder(DType::F32, [320usize, 320], "w");
+    let y = ((x.matmul(w) + 0.5).sigmoid() * x - 1.0).tanh();
+    let mut rng = Lcg(7);
+    let xv = Value::from(
+        ArrayD::from_shape_vec(
+            IxDyn(&[300, 320]),
+            (0..300 * 320).map(|_| rng.float()).collect(),
+        )
+        .unwrap(),
+    );
+    let wv = Value::from(
+        ArrayD::from_shape_vec(
+            IxDyn(&[320, 320]),
+            (0..320 * 320).map(|_| rng.float() * 0.1).collect(),
+        )
+        .unwrap(),
+    );
+    let one = Session::new(&g).with_threads(1).unwrap();
+    let two = Session::new(&g).with_threads(2).unwrap();
+    let a = one.eval(y, &[feed(x, &xv), feed(w, &wv)]).unwrap();
+    let b = two.eval(y, &[feed(x, &xv), feed(w, &wv)]).unwrap();
+    assert_eq!(a.shape(), &[300, 320]);
+    assert!(a
+        .to_f64_vec()
+        .iter()
+        .zip(b.to_f64_vec())
+        .all(|(p, q)| p.to_bits() == q.to_bits()));
+}

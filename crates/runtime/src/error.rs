@@ -10,6 +10,8 @@ pub enum RunError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Graph(#[from] GraphError),
+    #[error("session configuration: {0}")]
+    Config(String),
     #[error(
         "Cannot feed value of shape {value_shape} for Tensor {tensor}, which has shape {expected}"
     )]

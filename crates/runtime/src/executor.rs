@@ -15,6 +15,8 @@ pub struct RunContext<'a> {
     pub variables: &'a VariableStore,
     /// A number unique to this run within the session; random ops draw from stream `run`.
     pub run: u64,
+    /// The pool big kernels may split their work over.
+    pub parallel: &'a crate::parallel::Parallel,
 }
 
 /// Runs plans. Implementations must give the results sequential execution in plan order gives.
@@ -106,8 +108,8 @@ fn run_step(
     ctx: &RunContext<'_>,
 ) -> Result<Option<Arc<Value>>> {
     if let Some(program) = &step.fused {
-        let out =
-            kernels::fused::run(program, inputs).map_err(|m| kernel_error(step, inputs, m))?;
+        let out = kernels::fused::run(program, inputs, ctx.parallel)
+            .map_err(|m| kernel_error(step, inputs, m))?;
         return Ok(Some(Arc::new(out)));
     }
     let pass_through = || {
@@ -166,7 +168,7 @@ fn run_step(
             ))
         }
         op => Arc::new(
-            kernels::compute(op, inputs, &step.shape, step.dtype)
+            kernels::compute(op, inputs, &step.shape, step.dtype, ctx.parallel)
                 .map_err(|m| kernel_error(step, inputs, m))?,
         ),
     }))

@@ -3,9 +3,11 @@
 pub mod error;
 pub mod executor;
 pub mod kernels;
+pub mod parallel;
 pub mod session;
 pub mod variables;
 
 pub use error::{Result, RunError};
 pub use executor::{Executor, RunContext, SequentialExecutor};
+pub use parallel::Parallel;
 pub use session::{feed, Feed, Session};

@@ -2,6 +2,7 @@
 
 use crate::error::{python_shape, Result, RunError};
 use crate::executor::{Executor, RunContext, SequentialExecutor};
+use crate::parallel::Parallel;
 use crate::variables::VariableStore;
 use rill_compiler::{lower_with, CompileOptions, Plan, Request};
 use rill_graph::{AsTensorId, Graph, Tensor, TensorId, Value};
@@ -35,6 +36,7 @@ pub fn feed<'v>(tensor: impl AsTensorId, value: &'v Value) -> Feed<'v> {
 pub struct Session {
     graph: Graph,
     options: CompileOptions,
+    parallel: Parallel,
     variables: VariableStore,
     plans: RwLock<HashMap<Request, Arc<Plan>>>,
     /// The per-step lookup: plans by a hash of their request's ids (see `cached_plan`).
@@ -53,6 +55,7 @@ impl Session {
         Session {
             graph: graph.clone(),
             options: CompileOptions::default(),
+            parallel: Parallel::default(),
             variables: VariableStore::default(),
             plans: RwLock::new(HashMap::new()),
             by_hash: RwLock::new(HashMap::new()),
@@ -67,6 +70,14 @@ impl Session {
             options,
             ..Session::new(graph)
         }
+    }
+
+    /// Sets the number of threads big kernels (matmul, large fused elementwise) split over;
+    /// 1 runs everything on the calling thread. Results do not depend on it.
+    pub fn with_threads(mut self, threads: usize) -> Result<Session> {
+        self.parallel = Parallel::with_threads(threads)
+            .map_err(|m| RunError::Config(format!("cannot start {threads} threads: {m}")))?;
+        Ok(self)
     }
 
     /// The plan a request runs, as the compiler made it (for inspection and tests).
@@ -138,6 +149,7 @@ impl Session {
         let ctx = RunContext {
             variables: &self.variables,
             run: self.runs.fetch_add(1, Ordering::Relaxed),
+            parallel: &self.parallel,
         };
         self.executor.execute(&plan, &values, &ctx)
     }

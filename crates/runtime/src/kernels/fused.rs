@@ -4,17 +4,22 @@
 use super::elementwise::{broadcast_shape, pattern, Pattern};
 use super::scalar::{self, Real};
 use super::KResult;
+use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use rayon::prelude::*;
 use rill_compiler::passes::fusion::{FusedProgram, Instr};
 use rill_graph::{BinaryOp, UnaryOp, Value};
 
 /// Elements per block: the registers of a block stay in L1.
 const BLOCK: usize = 512;
 
-pub fn run(program: &FusedProgram, inputs: &[&Value]) -> KResult {
+/// Outputs of at least this many elements are split across the session's pool.
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+pub fn run(program: &FusedProgram, inputs: &[&Value], parallel: &Parallel) -> KResult {
     match inputs.first() {
-        Some(Value::F32(_)) => Ok(Value::F32(typed::<f32>(program, inputs)?)),
-        Some(Value::F64(_)) => Ok(Value::F64(typed::<f64>(program, inputs)?)),
+        Some(Value::F32(_)) => Ok(Value::F32(typed::<f32>(program, inputs, parallel)?)),
+        Some(Value::F64(_)) => Ok(Value::F64(typed::<f64>(program, inputs, parallel)?)),
         other => Err(format!(
             "fused kernels take floats, got {:?}",
             other.map(|v| v.dtype())
@@ -30,7 +35,11 @@ struct Operand<'a, T> {
     period: usize,
 }
 
-fn typed<T: Real>(program: &FusedProgram, inputs: &[&Value]) -> Result<ArrayD<T>, String> {
+fn typed<T: Real>(
+    program: &FusedProgram,
+    inputs: &[&Value],
+    parallel: &Parallel,
+) -> Result<ArrayD<T>, String> {
     let arrays: Vec<ArrayViewD<'_, T>> = inputs
         .iter()
         .map(|v| T::view(v).ok_or_else(|| format!("mixed dtypes in a fused kernel: {}", v.dtype())))
@@ -77,14 +86,35 @@ fn typed<T: Real>(program: &FusedProgram, inputs: &[&Value]) -> Result<ArrayD<T>
             period,
         })
         .collect();
+    let mut out: Vec<T> = vec![<T as scalar::Num>::zero(); n];
+    if n >= PARALLEL_ELEMENTS && parallel.threads() > 1 {
+        // Each piece runs the same blocks it would run alone: results do not depend on the split.
+        let piece = (n / parallel.threads()).div_ceil(BLOCK) * BLOCK;
+        parallel.run(|| {
+            out.par_chunks_mut(piece)
+                .enumerate()
+                .for_each(|(i, chunk)| eval_range(program, &operands, i * piece, chunk));
+        });
+    } else {
+        eval_range(program, &operands, 0, &mut out);
+    }
+    ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
+}
+
+/// Evaluates the program for output elements `start..start + out.len()`, block by block.
+fn eval_range<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    start: usize,
+    out: &mut [T],
+) {
     let regs = program.inputs + program.instrs.len();
     let mut bank = vec![<T as scalar::Num>::zero(); regs * BLOCK];
-    let mut out: Vec<T> = Vec::with_capacity(n);
-    let mut start = 0;
-    while start < n {
-        let len = BLOCK.min(n - start);
+    for (b, chunk) in out.chunks_mut(BLOCK).enumerate() {
+        let len = chunk.len();
+        let at = start + b * BLOCK;
         for (i, op) in operands.iter().enumerate() {
-            load(op, start, &mut bank[i * BLOCK..i * BLOCK + len]);
+            load(op, at, &mut bank[i * BLOCK..i * BLOCK + len]);
         }
         for (k, instr) in program.instrs.iter().enumerate() {
             let dst = program.inputs + k;
@@ -102,10 +132,8 @@ fn typed<T: Real>(program: &FusedProgram, inputs: &[&Value]) -> Result<ArrayD<T>
             }
         }
         let last = (regs - 1) * BLOCK;
-        out.extend_from_slice(&bank[last..last + len]);
-        start += len;
+        chunk.copy_from_slice(&bank[last..last + len]);
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
 }
 
 /// Copies the operand's elements for output positions `start..start + dst.len()`.

@@ -2,18 +2,19 @@
 
 use super::elementwise::broadcast_shape;
 use super::KResult;
+use crate::parallel::Parallel;
 use ndarray::{
     linalg::general_mat_mul, Array2, ArrayD, ArrayView2, Axis, Ix2, IxDyn, LinalgScalar,
 };
 use rill_graph::Value;
 
-pub fn matmul(a: &Value, b: &Value, ta: bool, tb: bool) -> KResult {
+pub fn matmul(a: &Value, b: &Value, ta: bool, tb: bool, parallel: &Parallel) -> KResult {
     Ok(match (a, b) {
         (Value::F32(x), Value::F32(y)) if x.ndim() == 2 && y.ndim() == 2 => {
-            Value::F32(fast_2d(x, y, ta, tb)?)
+            Value::F32(fast_2d(x, y, ta, tb, parallel)?)
         }
         (Value::F64(x), Value::F64(y)) if x.ndim() == 2 && y.ndim() == 2 => {
-            Value::F64(fast_2d(x, y, ta, tb)?)
+            Value::F64(fast_2d(x, y, ta, tb, parallel)?)
         }
         (Value::F32(x), Value::F32(y)) => Value::F32(batched(x, y, ta, tb)?),
         (Value::F64(x), Value::F64(y)) => Value::F64(batched(x, y, ta, tb)?),
@@ -29,16 +30,27 @@ pub fn matmul(a: &Value, b: &Value, ta: bool, tb: bool) -> KResult {
     })
 }
 
+/// Raw pointers handed to the pool for the duration of one product (`parallel.run` returns
+/// only when the product is done, so the arrays outlive every use).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*const T);
+#[derive(Clone, Copy)]
+struct SendMutPtr<T>(*mut T);
+// SAFETY: see above; the pointees are read (SendPtr) or written by gemm alone (SendMutPtr).
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Send for SendMutPtr<T> {}
+
 /// Products of at least this many multiply-adds are split across the rayon pool.
 const PARALLEL_FLOPS: usize = 1 << 21;
 
 /// A 2-D float product with the `gemm` crate (AVX-512 / AVX2 / portable, chosen at run time):
 /// transposes are strides, so no operand is copied.
-fn fast_2d<T: LinalgScalar + num_traits::Zero>(
+fn fast_2d<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
     ta: bool,
     tb: bool,
+    parallel: &Parallel,
 ) -> Result<ArrayD<T>, String> {
     let (sa, sb) = (a.shape(), b.shape());
     let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
@@ -55,26 +67,35 @@ fn fast_2d<T: LinalgScalar + num_traits::Zero>(
     let (brs, bcs) = (b.strides()[0], b.strides()[1]);
     let (lhs_rs, lhs_cs) = if ta { (acs, ars) } else { (ars, acs) };
     let (rhs_rs, rhs_cs) = if tb { (bcs, brs) } else { (brs, bcs) };
-    let parallelism = if m * n * k >= PARALLEL_FLOPS && rayon::current_num_threads() > 1 {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    let threads = parallel.threads();
+    let big = m * n * k >= PARALLEL_FLOPS && threads > 1;
+    let parallelism = if big {
+        gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
+    let (a_ptr, b_ptr, out_ptr) = (
+        SendPtr(a.as_ptr()),
+        SendPtr(b.as_ptr()),
+        SendMutPtr(out.as_mut_ptr()),
+    );
     // SAFETY: the pointers and strides describe `a`, `b` and `out` exactly as ndarray lays them
-    // out (m x k, k x n and m x n elements, bounds checked above); `out` is not aliased.
-    unsafe {
+    // out (m x k, k x n and m x n elements, bounds checked above); `out` is not aliased, and
+    // the closure runs to completion before this function returns.
+    let product = move || unsafe {
+        let (a_ptr, b_ptr, out_ptr) = (a_ptr, b_ptr, out_ptr);
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out_ptr.0,
             1,
             n as isize,
             false,
-            a.as_ptr(),
+            a_ptr.0,
             lhs_cs,
             lhs_rs,
-            b.as_ptr(),
+            b_ptr.0,
             rhs_cs,
             rhs_rs,
             T::zero(),
@@ -84,6 +105,11 @@ fn fast_2d<T: LinalgScalar + num_traits::Zero>(
             false,
             parallelism,
         );
+    };
+    if big {
+        parallel.run(product);
+    } else {
+        product();
     }
     Ok(out)
 }

@@ -20,6 +20,7 @@ pub fn compute(
     inputs: &[&Value],
     node_shape: &rill_graph::Shape,
     dtype: rill_graph::DType,
+    parallel: &crate::parallel::Parallel,
 ) -> KResult {
     let x = || inputs[0];
     match op {
@@ -31,7 +32,7 @@ pub fn compute(
         Op::MatMul {
             transpose_a,
             transpose_b,
-        } => matmul::matmul(inputs[0], inputs[1], *transpose_a, *transpose_b),
+        } => matmul::matmul(inputs[0], inputs[1], *transpose_a, *transpose_b, parallel),
         Op::Reduce {
             op,
             axes,
