@@ -141,14 +141,25 @@ fn load<T: Copy>(op: &Operand<'_, T>, start: usize, dst: &mut [T]) {
     match op.pattern {
         Pattern::Full => dst.copy_from_slice(&op.data[start..start + dst.len()]),
         Pattern::Scalar => dst.fill(op.data[0]),
+        // Runs of consecutive elements, copied or filled whole rather than indexed one by one.
         Pattern::Row => {
-            for (j, d) in dst.iter_mut().enumerate() {
-                *d = op.data[(start + j) % op.period];
+            let (r, mut pos, mut j) = (op.period, start % op.period, 0);
+            while j < dst.len() {
+                let take = (r - pos).min(dst.len() - j);
+                dst[j..j + take].copy_from_slice(&op.data[pos..pos + take]);
+                j += take;
+                pos = 0;
             }
         }
         Pattern::Column => {
-            for (j, d) in dst.iter_mut().enumerate() {
-                *d = op.data[(start + j) / op.period];
+            let q = op.period;
+            let (mut idx, mut off, mut j) = (start / q, start % q, 0);
+            while j < dst.len() {
+                let take = (q - off).min(dst.len() - j);
+                dst[j..j + take].fill(op.data[idx]);
+                j += take;
+                idx += 1;
+                off = 0;
             }
         }
     }
