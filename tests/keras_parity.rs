@@ -3,33 +3,20 @@
 //! per-epoch losses (1e-5 relative) and final weights (1e-4) as Keras. Fixture made by
 //! `tools/reference/keras_parity.py`.
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use rill::nn::{Adam, Dense, FitArgs, Sequential};
 use serde_json::Value as Json;
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
 fn fixture() -> Json {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/keras_parity.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    fixture::load("keras_parity.json")
 }
 
+/// A fixture array as the f32 the model computes in.
 fn array(j: &Json) -> ArrayD<f32> {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = j["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap() as f32)
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap()
+    fixture::array(j).mapv(|v| v as f32)
 }
 
 /// Keras's weights, renamed from `sequential/dense/kernel` to rill's `dense/kernel`.

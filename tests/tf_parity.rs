@@ -2,7 +2,6 @@
 //! trajectories, against `tests/fixtures/tf_ops_optimizers.json` (made by
 //! `tools/reference/ops_and_optimizers.py` with TensorFlow; agreement to 1e-6 in f64).
 
-use ndarray::{ArrayD, IxDyn};
 use rill::compiler::gradients;
 use rill::nn::losses::{sigmoid_cross_entropy_with_logits, softmax_cross_entropy_with_logits};
 use rill::nn::optimizers::schedules::{exponential_decay, global_step, increment_global_step};
@@ -10,32 +9,16 @@ use rill::nn::{Adagrad, Adam, GradientDescent, Momentum, Optimizer, RmsProp};
 use rill::prelude::*;
 use serde_json::Value as Json;
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
 const TOLERANCE: f64 = 1e-6;
 
 fn fixture() -> Json {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/tf_ops_optimizers.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    fixture::load("tf_ops_optimizers.json")
 }
 
-fn array(j: &Json) -> ArrayD<f64> {
-    let shape: Vec<usize> = j["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = j["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap()
-}
+use fixture::array;
 
 fn assert_close(what: &str, got: &[f64], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what}: lengths differ");
