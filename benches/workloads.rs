@@ -1,113 +1,253 @@
-//! The reference workloads (`shared/reference-bench/`) on rill: W1 the tutorial's model, W2 an
-//! MNIST-sized MLP, W3 GEMM in a graph, W4 dispatch cost. Prints rill's figures and, given the
-//! peers' figures measured in the same sitting (`RILL_REFERENCE=path` to a file of
-//! `name value` lines), the ratios. Run: `cargo bench --bench workloads [-- w1 w2 ...]`.
+//! The reference workloads (`shared/reference-bench/`) on rill: W1 the tutorial's model (TF1
+//! style and Keras style), W2 an MNIST-sized MLP (training, inference, memory), W3 GEMM in a
+//! graph (with the `gemm` crate and ndarray as in-run ceilings), W4 dispatch cost.
+//!
+//! Run: `cargo bench --bench workloads [-- w1 w2 w3 w4]`. Prints one `name value unit` line per
+//! figure, names as `workload.figure/implementation`. With `RILL_REFERENCE=path` (a file of
+//! `name value unit` lines, as `benches/reference/run_references.sh` writes them from the
+//! peers' scripts run in the same sitting) each rill figure is followed by indented lines with
+//! its speed relative to every figure of the same name part before the `/` (reference or
+//! in-run ceiling): `>1` means rill is faster (or smaller, for bytes). `RILL_BENCH_QUICK=1`
+//! runs a short smoke version. Threads: 2 (as the references), or `RAYON_NUM_THREADS`.
 
-use ndarray::{Array2, Axis};
-use rill::nn::{GradientDescent, Optimizer};
-use rill::prelude::*;
-use std::time::Instant;
+#[path = "workloads/w1.rs"]
+mod w1;
+#[path = "workloads/w2.rs"]
+mod w2;
+#[path = "workloads/w3.rs"]
+mod w3;
+#[path = "workloads/w4.rs"]
+mod w4;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The system allocator, counting the bytes currently allocated and their peak.
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grow(n: usize) {
+    let now = CURRENT.fetch_add(n, Ordering::Relaxed) + n;
+    PEAK.fetch_max(now, Ordering::Relaxed);
 }
 
-/// W1 data: x uniform in [-1.5, 1.5]^2, y = 1 inside the unit circle.
-fn w1_data(n: usize) -> (Array2<f32>, Array2<f32>) {
-    let mut s = 7u64;
-    let mut next = || {
-        s = s
+// SAFETY: every call is forwarded to `System` unchanged; the counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            grow(layout.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            grow(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+            grow(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Heap bytes allocated now.
+pub fn heap_now() -> usize {
+    CURRENT.load(Ordering::Relaxed)
+}
+
+/// The peak of heap bytes since the last `reset_heap_peak`.
+pub fn heap_peak() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
+
+/// Starts a new peak at the current allocation.
+pub fn reset_heap_peak() {
+    PEAK.store(CURRENT.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    assert!(!v.is_empty(), "median of nothing");
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Whether `RILL_BENCH_QUICK=1` asks for a short smoke run.
+pub fn quick() -> bool {
+    std::env::var("RILL_BENCH_QUICK").is_ok_and(|v| v == "1")
+}
+
+/// A small deterministic generator (PCG-style LCG): uniform and normal f32 samples.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Lcg {
+        Lcg(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        (s >> 40) as f32 / (1u64 << 24) as f32
-    };
-    let x = Array2::from_shape_fn((n, 2), |_| next() * 3.0 - 1.5);
-    let y = Array2::from_shape_fn((n, 1), |(i, _)| {
-        if x[[i, 0]].powi(2) + x[[i, 1]].powi(2) < 1.0 {
-            1.0
-        } else {
-            0.0
+        self.0
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u1 = (self.uniform() as f64).max(1e-12);
+        let u2 = self.uniform() as f64;
+        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+    }
+    /// Uniform in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() >> 33) % n as u64) as usize
+    }
+}
+
+/// The figures printed so far and the peers' figures to compare with.
+pub struct Report {
+    references: Vec<(String, f64, String)>,
+    rows: Vec<(String, f64, String)>,
+}
+
+/// The name part before the `/`: what is measured, without who measured it.
+fn figure_of(name: &str) -> &str {
+    name.split('/').next().unwrap_or(name)
+}
+
+/// Rates (`.../s`) are better higher; times and bytes lower.
+fn higher_is_better(unit: &str) -> bool {
+    unit.ends_with("/s")
+}
+
+impl Report {
+    /// Reads `RILL_REFERENCE` if set: `name value unit` lines, `#` comments.
+    pub fn from_env() -> Report {
+        let mut references = Vec::new();
+        if let Ok(path) = std::env::var("RILL_REFERENCE") {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    for line in text.lines().map(str::trim) {
+                        if line.is_empty() || line.starts_with('#') {
+                            continue;
+                        }
+                        let f: Vec<&str> = line.split_whitespace().collect();
+                        match (f.first(), f.get(1).and_then(|v| v.parse::<f64>().ok())) {
+                            (Some(n), Some(v)) => references.push((
+                                n.to_string(),
+                                v,
+                                f.get(2).unwrap_or(&"").to_string(),
+                            )),
+                            _ => eprintln!("{path}: skipped line {line:?}"),
+                        }
+                    }
+                    println!("# {} reference figures from {path}", references.len());
+                }
+                Err(e) => eprintln!("RILL_REFERENCE={path}: {e}"),
+            }
         }
-    });
-    (x, y)
-}
-
-/// The rows of `a` at `rows`, as a new array (numpy's `a[perm][i:i+bs]`).
-fn gather_rows(a: &Array2<f32>, rows: &[usize]) -> Array2<f32> {
-    let cols = a.ncols();
-    let src = a.as_slice().expect("standard layout");
-    let mut out = Vec::with_capacity(rows.len() * cols);
-    for &r in rows {
-        out.extend_from_slice(&src[r * cols..(r + 1) * cols]);
+        Report {
+            references,
+            rows: Vec::new(),
+        }
     }
-    Array2::from_shape_vec((rows.len(), cols), out).expect("sizes match")
-}
 
-/// W1, TF1 style: placeholders, GradientDescent, one `Session::run` per batch of 500, shuffled
-/// each epoch. Returns milliseconds per epoch (median of epochs 2..).
-fn w1(epochs: usize) -> f64 {
-    let (xd, yd) = w1_data(10_000);
-    let g = Graph::new();
-    g.set_random_seed(0);
-    let x = g.placeholder(DType::F32, [None, Some(2)], "x");
-    let y = g.placeholder(DType::F32, [None, Some(1)], "y");
-    let mut h = x;
-    for (i, (a, b)) in [(2, 10), (10, 10), (10, 1)].into_iter().enumerate() {
-        let w = g.variable_init(
-            &[a, b],
-            DType::F32,
-            Initializer::GlorotUniform { seed: None },
-            &format!("W{i}"),
-        );
-        let bb = g.variable_init(&[b], DType::F32, Initializer::Zeros, &format!("b{i}"));
-        h = (h.matmul(w) + bb).sigmoid();
-    }
-    let loss = (h - y).square().mean(ALL, false);
-    let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
-    let sess = Session::new(&g);
-    sess.run_target(g.global_variables_initializer()).unwrap();
-    if std::env::var("RILL_BENCH_VERBOSE").is_ok() {
-        let mut counts = std::collections::BTreeMap::new();
-        g.with_nodes(|nodes| {
-            nodes
+    /// Prints `name value unit`; for a rill figure, its ratio to each comparable figure.
+    pub fn figure(&mut self, name: &str, value: f64, unit: &str) {
+        println!("{name} {} {unit}", fmt_value(value));
+        if name.contains("/rill") {
+            let key = figure_of(name);
+            let others = self
+                .references
                 .iter()
-                .for_each(|n| *counts.entry(n.op.type_name()).or_insert(0) += 1)
-        });
-        eprintln!("W1 graph: {} nodes {counts:?}", g.len());
-    }
-    let n = xd.len_of(Axis(0));
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut times = Vec::new();
-    let mut s = 1u64;
-    for _ in 0..epochs {
-        let t = Instant::now();
-        for i in (1..n).rev() {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            order.swap(i, (s >> 33) as usize % (i + 1));
+                .map(|r| (r, "ref"))
+                .chain(self.rows.iter().map(|r| (r, "in-run")));
+            for ((rn, rv, ru), origin) in others {
+                if figure_of(rn) != key || rn.contains("/rill") || ru != unit || *rv <= 0.0 {
+                    continue;
+                }
+                let speed = if higher_is_better(unit) {
+                    value / rv
+                } else {
+                    rv / value
+                };
+                println!(
+                    "  vs {rn} {} {ru} ({origin}): rill {speed:.2}x",
+                    fmt_value(*rv)
+                );
+            }
         }
-        for start in (0..n).step_by(500) {
-            let rows = &order[start..start + 500];
-            let xb = Value::from(gather_rows(&xd, rows));
-            let yb = Value::from(gather_rows(&yd, rows));
-            sess.run_with_targets(&[loss], &[feed(x, &xb), feed(y, &yb)], &[train])
-                .unwrap();
-        }
-        times.push(t.elapsed().as_secs_f64() * 1e3);
+        self.rows.push((name.to_string(), value, unit.to_string()));
     }
-    median(times[1..].to_vec())
+}
+
+/// Four significant digits, no exponent for the magnitudes printed here.
+fn fmt_value(v: f64) -> String {
+    let mag = if v == 0.0 {
+        0
+    } else {
+        v.abs().log10().floor() as i32
+    };
+    let decimals = (3 - mag).clamp(0, 6) as usize;
+    format!("{v:.decimals$}")
 }
 
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
+        .map(|a| a.to_lowercase())
         .collect();
     let want = |w: &str| args.is_empty() || args.iter().any(|a| a == w);
+    if std::env::var("RAYON_NUM_THREADS").is_err() {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build_global()
+            .expect("the global rayon pool is built once, first");
+    }
+    let mut report = Report::from_env();
+    println!(
+        "# rill workloads: threads {}, quick {}, load average {}",
+        rayon::current_num_threads(),
+        quick(),
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "?".into())
+    );
+    println!("# ratios: rill's speed relative to the figure named (>1: rill faster or smaller)");
     if want("w1") {
-        let ms = w1(30);
-        println!("W1 tf1-style Session.run: {ms:.3} ms/epoch");
+        w1::run(&mut report);
+    }
+    if want("w2") {
+        w2::run(&mut report);
+    }
+    if want("w3") {
+        w3::run(&mut report);
+    }
+    if want("w4") {
+        w4::run(&mut report);
     }
 }
