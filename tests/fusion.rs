@@ -11,7 +11,13 @@ fn run_both<'g>(
     feeds: &[Feed<'_>],
 ) -> (Value, Value, usize, usize) {
     let fused = Session::new(g);
-    let plain = Session::with_options(g, CompileOptions { fusion: false });
+    let plain = Session::with_options(
+        g,
+        CompileOptions {
+            fusion: false,
+            ..Default::default()
+        },
+    );
     let ids: Vec<TensorId> = feeds.iter().map(|f| f.tensor).collect();
     let steps_fused = fused
         .plan_for(&[fetch], &ids, &[] as &[TensorId])

@@ -90,13 +90,18 @@ pub struct FeedSlot {
 /// How much the compiler does to a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CompileOptions {
+    /// Merge steps that repeat an earlier step (same op, same inputs).
+    pub cse: bool,
     /// Merge chains and trees of elementwise ops into single kernels.
     pub fusion: bool,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { fusion: true }
+        CompileOptions {
+            cse: true,
+            fusion: true,
+        }
     }
 }
 
@@ -111,6 +116,10 @@ pub fn lower_with(
     options: &CompileOptions,
 ) -> Result<Plan, PlanError> {
     let mut plan = lower_unoptimized(graph, request)?;
+    // Grappler's order: common subexpressions first, then fusion of what remains.
+    if options.cse {
+        crate::passes::cse::eliminate(&mut plan);
+    }
     if options.fusion {
         crate::passes::fusion::fuse(&mut plan);
     }
