@@ -109,29 +109,32 @@ fn eval_range<T: Real>(
     out: &mut [T],
 ) {
     let regs = program.inputs + program.instrs.len();
-    let mut bank = vec![<T as scalar::Num>::zero(); regs * BLOCK];
-    for (b, chunk) in out.chunks_mut(BLOCK).enumerate() {
+    // Registers as long as a block, or as the whole range when it is shorter (small tensors
+    // through long chains need no megabytes of registers).
+    let block = BLOCK.min(out.len()).max(1);
+    let mut bank = vec![<T as scalar::Num>::zero(); regs * block];
+    for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
-        let at = start + b * BLOCK;
+        let at = start + b * block;
         for (i, op) in operands.iter().enumerate() {
-            load(op, at, &mut bank[i * BLOCK..i * BLOCK + len]);
+            load(op, at, &mut bank[i * block..i * block + len]);
         }
         for (k, instr) in program.instrs.iter().enumerate() {
             let dst = program.inputs + k;
             // Split the bank so the destination can be written while sources are read.
-            let (before, rest) = bank.split_at_mut(dst * BLOCK);
+            let (before, rest) = bank.split_at_mut(dst * block);
             let d = &mut rest[..len];
             match *instr {
-                Instr::Unary(op, a) => unary(op, &before[a * BLOCK..a * BLOCK + len], d),
+                Instr::Unary(op, a) => unary(op, &before[a * block..a * block + len], d),
                 Instr::Binary(op, a, b) => binary(
                     op,
-                    &before[a * BLOCK..a * BLOCK + len],
-                    &before[b * BLOCK..b * BLOCK + len],
+                    &before[a * block..a * block + len],
+                    &before[b * block..b * block + len],
                     d,
                 ),
             }
         }
-        let last = (regs - 1) * BLOCK;
+        let last = (regs - 1) * block;
         chunk.copy_from_slice(&bank[last..last + len]);
     }
 }
