@@ -4,6 +4,7 @@
 //! chain's whole call time is printed too (as JAX's figure is).
 
 use crate::{median, quick, Report};
+use rill::compiler::CompileOptions;
 use rill::prelude::*;
 use std::time::Instant;
 
@@ -81,4 +82,23 @@ pub fn run(report: &mut Report) {
     report.figure("w4.per_op/rill_session", per_op, "us");
     report.figure("w4.call/rill_session", fixed, "us");
     report.figure("w4.chain/rill_session", whole, "us");
+
+    // Dispatch cost proper: fusion off, so every op is a step of its own (as in TF1).
+    let unfused = Session::with_options(
+        &g,
+        CompileOptions {
+            fusion: false,
+            ..Default::default()
+        },
+    );
+    let mut points = Vec::new();
+    for (&pairs, &y) in PAIRS.iter().zip(&chains) {
+        let us = per_call_us(|| {
+            unfused.run(&[y], &[feed(x, &x0)]).unwrap();
+        });
+        points.push(((2 * pairs) as f64, us));
+    }
+    let (fixed, per_op) = fit_line(&points);
+    report.figure("w4.per_op/rill_session_unfused", per_op, "us");
+    report.figure("w4.call/rill_session_unfused", fixed, "us");
 }
