@@ -68,6 +68,22 @@ pub fn zip_with<A: Copy, B: Copy, C>(
     f: impl Fn(A, B) -> C,
 ) -> Result<ArrayD<C>, String> {
     if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+        // The commonest cases first, with the output shape taken from an operand: same shapes,
+        // or a scalar against a tensor of at least its rank.
+        if a.shape() == b.shape() {
+            let out = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
+            return Ok(ArrayD::from_shape_vec(a.raw_dim(), out).expect("same element count"));
+        }
+        if ys.len() == 1 && b.ndim() <= a.ndim() {
+            let y = ys[0];
+            let out = xs.iter().map(|&x| f(x, y)).collect();
+            return Ok(ArrayD::from_shape_vec(a.raw_dim(), out).expect("same element count"));
+        }
+        if xs.len() == 1 && a.ndim() <= b.ndim() {
+            let x = xs[0];
+            let out = ys.iter().map(|&y| f(x, y)).collect();
+            return Ok(ArrayD::from_shape_vec(b.raw_dim(), out).expect("same element count"));
+        }
         if let Some(out) = zip_contiguous(a.shape(), xs, b.shape(), ys, &f) {
             return Ok(out);
         }
