@@ -129,6 +129,25 @@ impl Value {
         ArrayD::from_shape_vec(IxDyn(shape), data).ok().map(T::wrap)
     }
 
+    /// A matrix from nested rows (`&[&[1.0, 2.0], &[3.0, 4.0]]`, `vec![vec![..], ..]`); ragged
+    /// rows are an error naming the first row of another length.
+    pub fn from_rows<T: Element, R: AsRef<[T]>>(rows: &[R]) -> Result<Value, String> {
+        let cols = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut data = Vec::with_capacity(rows.len() * cols);
+        for (i, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            if r.len() != cols {
+                return Err(format!(
+                    "ragged rows: row 0 has {cols} elements but row {i} has {}",
+                    r.len()
+                ));
+            }
+            data.extend_from_slice(r);
+        }
+        Value::from_vec(&[rows.len(), cols], data)
+            .ok_or_else(|| "rows do not fill the matrix".to_string())
+    }
+
     /// The array inside, if the dtype is `T`.
     pub fn into_array<T: Element>(self) -> Result<ArrayD<T>, Value> {
         T::unwrap(self)
@@ -252,5 +271,23 @@ impl<T: Element, const N: usize, const M: usize, const K: usize> IntoValue for [
     fn into_value(self) -> Value {
         let data: Vec<T> = self.iter().flatten().flatten().copied().collect();
         T::wrap(ArrayD::from_shape_vec(IxDyn(&[N, M, K]), data).expect("length matches"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_rows_become_a_matrix_and_ragged_rows_are_an_error() {
+        let v = Value::from_rows(&[&[1.0f32, 2.0][..], &[3.0, 4.0]]).unwrap();
+        assert_eq!(v.shape(), &[2, 2]);
+        assert_eq!(v.to_f64_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+        let w = Value::from_rows(&[vec![1i64, 2, 3], vec![4, 5, 6]]).unwrap();
+        assert_eq!((w.dtype(), w.shape()), (DType::I64, &[2usize, 3][..]));
+        let err = Value::from_rows(&[vec![1.0f64, 2.0], vec![3.0]]).unwrap_err();
+        assert_eq!(err, "ragged rows: row 0 has 2 elements but row 1 has 1");
+        let empty = Value::from_rows::<f32, Vec<f32>>(&[]).unwrap();
+        assert_eq!(empty.shape(), &[0, 0]);
     }
 }
