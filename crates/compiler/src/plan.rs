@@ -90,6 +90,8 @@ pub struct FeedSlot {
 /// How much the compiler does to a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CompileOptions {
+    /// Compute steps whose inputs are constants (and shapes known statically) at compile time.
+    pub constant_folding: bool,
     /// Merge steps that repeat an earlier step (same op, same inputs).
     pub cse: bool,
     /// Merge chains and trees of elementwise ops into single kernels.
@@ -99,6 +101,7 @@ pub struct CompileOptions {
 impl Default for CompileOptions {
     fn default() -> Self {
         CompileOptions {
+            constant_folding: true,
             cse: true,
             fusion: true,
         }
@@ -115,8 +118,21 @@ pub fn lower_with(
     request: &Request,
     options: &CompileOptions,
 ) -> Result<Plan, PlanError> {
+    optimize(graph, request, options, None)
+}
+
+/// `lower_with`, with an evaluator for constant folding (the runtime's kernels).
+pub fn optimize(
+    graph: &Graph,
+    request: &Request,
+    options: &CompileOptions,
+    evaluator: Option<crate::passes::fold::Evaluator<'_>>,
+) -> Result<Plan, PlanError> {
     let mut plan = lower_unoptimized(graph, request)?;
-    // Grappler's order: common subexpressions first, then fusion of what remains.
+    // Grappler's order: constant folding, common subexpressions, then fusion of what remains.
+    if let (true, Some(eval)) = (options.constant_folding, evaluator) {
+        crate::passes::fold::fold(&mut plan, eval);
+    }
     if options.cse {
         crate::passes::cse::eliminate(&mut plan);
     }

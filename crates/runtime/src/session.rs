@@ -4,7 +4,7 @@ use crate::error::{python_shape, Result, RunError};
 use crate::executor::{Executor, RunContext, SequentialExecutor};
 use crate::parallel::Parallel;
 use crate::variables::VariableStore;
-use rill_compiler::{lower_with, CompileOptions, Plan, Request};
+use rill_compiler::{optimize, CompileOptions, Plan, Request};
 use rill_graph::{AsTensorId, Graph, Tensor, TensorId, Value};
 use smallvec::SmallVec;
 use std::collections::hash_map::DefaultHasher;
@@ -12,6 +12,16 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+/// Constant folding's evaluator: the runtime's own kernels, on the calling thread.
+fn fold_with_kernels(
+    op: &rill_graph::Op,
+    inputs: &[&Value],
+    shape: &rill_graph::Shape,
+    dtype: rill_graph::DType,
+) -> Option<Value> {
+    crate::kernels::compute(op, inputs, shape, dtype, &Parallel::sequential()).ok()
+}
 
 /// The plans whose requests share one hash.
 type PlanBucket = Vec<(Request, Arc<Plan>)>;
@@ -225,7 +235,12 @@ impl Session {
         {
             return Ok(p.clone());
         }
-        let plan = Arc::new(lower_with(&self.graph, &request, &self.options)?);
+        let plan = Arc::new(optimize(
+            &self.graph,
+            &request,
+            &self.options,
+            Some(&fold_with_kernels),
+        )?);
         self.plans
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -1,4 +1,5 @@
 //! Optimisation passes over a `Plan`, one file each, run by `plan::lower_with` in a fixed order.
 
 pub mod cse;
+pub mod fold;
 pub mod fusion;
