@@ -20,11 +20,13 @@ fn repeated_pure_steps_are_merged() {
     // Folding off: it would compute this all-constant graph at compile time.
     let only_cse = CompileOptions {
         constant_folding: false,
+        simplify: false,
         cse: true,
         fusion: false,
     };
     let none = CompileOptions {
         constant_folding: false,
+        simplify: false,
         cse: false,
         fusion: false,
     };

@@ -92,6 +92,8 @@ pub struct FeedSlot {
 pub struct CompileOptions {
     /// Compute steps whose inputs are constants (and shapes known statically) at compile time.
     pub constant_folding: bool,
+    /// Drop steps that compute their input unchanged (`x * 1`, `-(-x)`, ...).
+    pub simplify: bool,
     /// Merge steps that repeat an earlier step (same op, same inputs).
     pub cse: bool,
     /// Merge chains and trees of elementwise ops into single kernels.
@@ -102,6 +104,7 @@ impl Default for CompileOptions {
     fn default() -> Self {
         CompileOptions {
             constant_folding: true,
+            simplify: true,
             cse: true,
             fusion: true,
         }
@@ -132,6 +135,9 @@ pub fn optimize(
     // Grappler's order: constant folding, common subexpressions, then fusion of what remains.
     if let (true, Some(eval)) = (options.constant_folding, evaluator) {
         crate::passes::fold::fold(&mut plan, eval);
+    }
+    if options.simplify {
+        crate::passes::simplify::simplify(&mut plan);
     }
     if options.cse {
         crate::passes::cse::eliminate(&mut plan);

@@ -3,3 +3,4 @@
 pub mod cse;
 pub mod fold;
 pub mod fusion;
+pub mod simplify;
