@@ -6,19 +6,21 @@
 //! of loss against step is written to docs/img/03-gradient-descent.svg, with `--svg PATH` to
 //! `PATH`; without either nothing is written.
 
+#[path = "common/args.rs"]
+mod args;
+
 use rill::compiler::gradients;
 use rill::nn::plot::{Chart, Figure, Legend, Series};
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
 use std::error::Error;
-use std::path::PathBuf;
 
 type Res<T = ()> = Result<T, Box<dyn Error>>;
 
 const STEPS: usize = 20;
 
 fn main() -> Res {
-    let svg_path = parse_args("03-gradient-descent.svg")?;
+    let svg_path = args::svg_output("03-gradient-descent.svg")?;
 
     // -- 1. by hand: the gradient is a graph node, the update an assign op
     let g = Graph::new();
@@ -137,31 +139,6 @@ fn descend(lr: f64, steps: usize) -> Res<Vec<(f64, f64)>> {
         ));
         if step < steps {
             sess.run_target(train)?;
-        }
-    }
-    Ok(out)
-}
-
-/// `--write-docs` (the picture goes to docs/img/`name`) or `--svg PATH`.
-fn parse_args(name: &str) -> Res<Option<PathBuf>> {
-    let mut args = std::env::args_os().skip(1);
-    let mut out = None;
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--write-docs") => {
-                out = Some(
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                        .join("docs/img")
-                        .join(name),
-                )
-            }
-            Some("--svg") => out = Some(PathBuf::from(args.next().ok_or("--svg needs a path")?)),
-            _ => {
-                return Err(format!(
-                    "unknown argument {arg:?} (expected --write-docs or --svg PATH)"
-                )
-                .into())
-            }
         }
     }
     Ok(out)

@@ -6,18 +6,20 @@
 //! Run with `cargo run --release --example 06_linear_regression`. With `--write-docs` the
 //! plots go to docs/img/06-linear-regression.svg, with `--svg PATH` to `PATH`.
 
+#[path = "common/args.rs"]
+mod args;
+
 use ndarray::{s, Array1, Array2, Axis};
 use rill::datasets::{load_diabetes_raw, train_test_split, Standardizer};
 use rill::nn::plot::{Chart, Figure, Legend, Series};
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
 use std::error::Error;
-use std::path::PathBuf;
 
 type Res<T = ()> = Result<T, Box<dyn Error>>;
 
 fn main() -> Res {
-    let svg_path = parse_args("06-linear-regression.svg")?;
+    let svg_path = args::svg_output("06-linear-regression.svg")?;
     let steps = if std::env::var_os("RILL_SMALL").is_some() {
         300
     } else {
@@ -303,29 +305,4 @@ fn r2(pred: &Array1<f64>, y: &Array1<f64>) -> f64 {
     let ss_res: f64 = (pred - y).mapv(|e| e * e).sum();
     let ss_tot: f64 = y.mapv(|v| (v - mean) * (v - mean)).sum();
     1.0 - ss_res / ss_tot
-}
-
-/// `--write-docs` (the picture goes to docs/img/`name`) or `--svg PATH`.
-fn parse_args(name: &str) -> Res<Option<PathBuf>> {
-    let mut args = std::env::args_os().skip(1);
-    let mut out = None;
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--write-docs") => {
-                out = Some(
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                        .join("docs/img")
-                        .join(name),
-                )
-            }
-            Some("--svg") => out = Some(PathBuf::from(args.next().ok_or("--svg needs a path")?)),
-            _ => {
-                return Err(format!(
-                    "unknown argument {arg:?} (expected --write-docs or --svg PATH)"
-                )
-                .into())
-            }
-        }
-    }
-    Ok(out)
 }

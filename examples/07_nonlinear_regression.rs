@@ -6,11 +6,13 @@
 //! plot goes to docs/img/07-nonlinear-regression.svg, with `--svg PATH` to `PATH`.
 //! `RILL_SMALL=1` trains for fewer steps.
 
+#[path = "common/args.rs"]
+mod args;
+
 use rill::nn::plot::{Chart, Figure, Legend, Series};
 use rill::nn::{Adam, Optimizer};
 use rill::prelude::*;
 use std::error::Error;
-use std::path::PathBuf;
 
 type Res<T = ()> = Result<T, Box<dyn Error>>;
 
@@ -18,7 +20,7 @@ const N: usize = 200;
 const NOISE: f64 = 0.1;
 
 fn main() -> Res {
-    let svg_path = parse_args("07-nonlinear-regression.svg")?;
+    let svg_path = args::svg_output("07-nonlinear-regression.svg")?;
     let small = std::env::var_os("RILL_SMALL").is_some();
     let steps = if small { 600 } else { 2000 };
 
@@ -186,29 +188,4 @@ fn dense<'g>(g: &'g Graph, x: Tensor<'g>, inputs: usize, units: usize, name: &st
     );
     let b = g.variable_init(&[units], DType::F32, Initializer::Zeros, "bias");
     x.matmul(w) + b
-}
-
-/// `--write-docs` (the picture goes to docs/img/`name`) or `--svg PATH`.
-fn parse_args(name: &str) -> Res<Option<PathBuf>> {
-    let mut args = std::env::args_os().skip(1);
-    let mut out = None;
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--write-docs") => {
-                out = Some(
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                        .join("docs/img")
-                        .join(name),
-                )
-            }
-            Some("--svg") => out = Some(PathBuf::from(args.next().ok_or("--svg needs a path")?)),
-            _ => {
-                return Err(format!(
-                    "unknown argument {arg:?} (expected --write-docs or --svg PATH)"
-                )
-                .into())
-            }
-        }
-    }
-    Ok(out)
 }
