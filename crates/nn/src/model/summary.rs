@@ -52,6 +52,12 @@ fn memory_size(bytes: usize) -> String {
 }
 
 impl Sequential {
+    /// Prints the summary table to standard output, as Keras's `model.summary()` does.
+    pub fn print_summary(&self) -> Result<()> {
+        print!("{}", self.summary()?);
+        Ok(())
+    }
+
     /// The Keras-style summary table, as text. Needs the input shape (from the first layer),
     /// not a compiled model.
     pub fn summary(&self) -> Result<String> {
