@@ -57,7 +57,7 @@ pub fn run(report: &mut Report) {
         .unwrap()
         .mean(ALL, false);
     let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
-    let sess = Session::new(&g);
+    let sess = Session::new(&g).with_threads(2).unwrap();
     sess.run_target(g.global_variables_initializer()).unwrap();
     let step = |(xb, yb): &(Value, Value)| {
         sess.run_targets(&[train], &[feed(x, xb), feed(y, yb)])
@@ -84,7 +84,31 @@ pub fn run(report: &mut Report) {
     let peak = heap_peak();
     let l1 = batch_loss(&batches[0]);
     println!("# w2 loss on batch 0: {l0:.4} -> {l1:.4}");
-    report.figure("w2.train/rill_session", median(rates), "steps/s");
+    let rate_two = median(rates);
+    report.figure("w2.train/rill_session", rate_two, "steps/s");
+
+    // Scaling: the same training on a session with one thread (the one above has two).
+    let one = Session::new(&g).with_threads(1).unwrap();
+    one.run_target(g.global_variables_initializer()).unwrap();
+    let mut rates_one = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        for (xb, yb) in &batches {
+            one.run_targets(&[train], &[feed(x, xb), feed(y, yb)])
+                .unwrap();
+        }
+        rates_one.push(STEPS as f64 / t.elapsed().as_secs_f64());
+    }
+    report.figure(
+        "w2.train_1thread/rill_session",
+        median(rates_one.clone()),
+        "steps/s",
+    );
+    report.figure(
+        "w2.scaling_2_over_1/rill_session",
+        rate_two / median(rates_one),
+        "x",
+    );
 
     // Inference: the logits of 10 batches of 1024, samples/s.
     infer.iter().for_each(|b| {
