@@ -9,17 +9,19 @@
 //! data and epochs for CI. Pictures are written only on request: `-- --write-docs` writes them
 //! to docs/img/, `-- --out DIR` to DIR.
 
+#[path = "common/args.rs"]
+mod args;
+
 use ndarray::{array, Array1, Array2, Axis};
 use rill::nn::plot::{Chart, Figure, Legend, Series, PALETTE};
 use rill::nn::{Adam, Dense, FitArgs, History, Sequential};
 use rill::prelude::*;
 use std::error::Error;
-use std::path::PathBuf;
 
 type Res<T = ()> = Result<T, Box<dyn Error>>;
 
 fn main() -> Res {
-    let out_dir = parse_args()?;
+    let out_dir = args::picture_dir()?;
     let small = std::env::var("RILL_SMALL").is_ok_and(|v| v == "1");
     let (n_train, n_test, epochs) = if small {
         (4_000, 1_000, 40)
@@ -306,25 +308,4 @@ fn prediction_figure(sgd: &Sequential, adam: &Sequential, x: &Array2<f32>) -> Re
         fig.push(chart);
     }
     Ok(fig)
-}
-
-/// `--write-docs` (pictures to docs/img/) or `--out DIR`; none: no pictures.
-fn parse_args() -> Res<Option<PathBuf>> {
-    let mut args = std::env::args_os().skip(1);
-    let mut out = None;
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--write-docs") => {
-                out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/img"))
-            }
-            Some("--out") => out = Some(PathBuf::from(args.next().ok_or("--out needs a path")?)),
-            _ => {
-                return Err(format!(
-                    "unknown argument {arg:?} (expected: --write-docs | --out DIR)"
-                )
-                .into())
-            }
-        }
-    }
-    Ok(out)
 }
