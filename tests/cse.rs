@@ -23,12 +23,14 @@ fn repeated_pure_steps_are_merged() {
         simplify: false,
         cse: true,
         fusion: false,
+        memory_planning: true,
     };
     let none = CompileOptions {
         constant_folding: false,
         simplify: false,
         cse: false,
         fusion: false,
+        memory_planning: false,
     };
     let merged = Session::with_options(&g, only_cse);
     let plain = Session::with_options(&g, none);

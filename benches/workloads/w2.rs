@@ -69,6 +69,29 @@ pub fn run(report: &mut Report) {
             .to_scalar_f64()
             .unwrap()
     };
+    if std::env::var("RILL_BENCH_VERBOSE").is_ok() {
+        let (xb, yb) = &batches[0];
+        let plan = sess
+            .plan_for_feeds(&[] as &[TensorId], &[feed(x, xb), feed(y, yb)], &[train])
+            .unwrap();
+        eprintln!("W2 training plan:\n{}", plan.summary());
+        eprintln!(
+            "planned bytes at batch {BATCH}: {}",
+            plan.planned_bytes(BATCH)
+        );
+        for st in &plan.steps {
+            eprintln!(
+                "  {:>3} <- {:?} {} {} {} buf {:?} frees {:?}",
+                st.output,
+                st.inputs,
+                st.op.type_name(),
+                st.name,
+                st.shape,
+                st.buffer,
+                st.frees
+            );
+        }
+    }
     let l0 = batch_loss(&batches[0]);
     batches[..20].iter().for_each(step);
 
@@ -82,6 +105,9 @@ pub fn run(report: &mut Report) {
         rates.push(STEPS as f64 / t.elapsed().as_secs_f64());
     }
     let peak = heap_peak();
+    if std::env::var("RILL_BENCH_VERBOSE").is_ok() {
+        eprintln!("buffered bytes after training: {}", sess.buffered_bytes());
+    }
     let l1 = batch_loss(&batches[0]);
     println!("# w2 loss on batch 0: {l0:.4} -> {l1:.4}");
     let rate_two = median(rates);

@@ -5,12 +5,15 @@ use rill_graph::{DType, Graph, Node, NodeId, Op, Shape, TensorId};
 use std::panic::Location;
 use thiserror::Error;
 
-/// What a run asks for: tensors to fetch, tensors fed, ops run only for their effects.
+/// What a run asks for: tensors to fetch, tensors fed, ops run only for their effects; and the
+/// shapes of the fed values, one per feed, when the plan is to be specialised to them (empty:
+/// a plan for any shapes the placeholders admit).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Request {
     pub fetches: Vec<TensorId>,
     pub feeds: Vec<TensorId>,
     pub targets: Vec<TensorId>,
+    pub feed_shapes: Vec<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -56,6 +59,9 @@ pub struct Step {
     /// For a fused step (made by the fusion pass): the elementwise program it runs instead of
     /// `op`, which is then the last fused op (for names and messages).
     pub fused: Option<std::sync::Arc<crate::passes::fusion::FusedProgram>>,
+    /// The buffer (memory planning) whose storage the output is written into, for steps that
+    /// write a fresh, unfetched output.
+    pub buffer: Option<usize>,
 }
 
 /// A variable an assign step writes: its slot in the session's store and its name.
@@ -75,6 +81,10 @@ pub struct Plan {
     pub feeds: Vec<FeedSlot>,
     /// For each fetch of the request (in order): the slot it is read from.
     pub fetches: Vec<usize>,
+    /// The buffers memory planning assigned (empty before it runs).
+    pub buffers: Vec<crate::passes::memory::Buffer>,
+    /// For each slot: the buffer its value occupies, if any.
+    pub buffer_of_slot: Vec<Option<usize>>,
 }
 
 #[derive(Clone, Debug)]
@@ -82,7 +92,10 @@ pub struct FeedSlot {
     pub slot: usize,
     pub name: String,
     pub dtype: DType,
+    /// The fed node's static shape: what a fed value must fit.
     pub shape: Shape,
+    /// The shape the passes assume: `shape`, or the fed shape the plan is specialised to.
+    pub planned: Shape,
 }
 
 /// Builds the plan of `request` over `graph`: only the nodes the fetches and targets need run;
@@ -98,6 +111,9 @@ pub struct CompileOptions {
     pub cse: bool,
     /// Merge chains and trees of elementwise ops into single kernels.
     pub fusion: bool,
+    /// Share buffers between slots whose lifetimes do not overlap, kept across runs (off: every
+    /// step allocates its output).
+    pub memory_planning: bool,
 }
 
 impl Default for CompileOptions {
@@ -107,6 +123,7 @@ impl Default for CompileOptions {
             simplify: true,
             cse: true,
             fusion: true,
+            memory_planning: true,
         }
     }
 }
@@ -133,6 +150,9 @@ pub fn optimize(
 ) -> Result<Plan, PlanError> {
     let mut plan = lower_unoptimized(graph, request)?;
     // Grappler's order: constant folding, common subexpressions, then fusion of what remains.
+    if !request.feed_shapes.is_empty() {
+        crate::passes::specialize::specialize(&mut plan, &request.feed_shapes);
+    }
     if let (true, Some(eval)) = (options.constant_folding, evaluator) {
         crate::passes::fold::fold(&mut plan, eval);
     }
@@ -145,7 +165,11 @@ pub fn optimize(
     if options.fusion {
         crate::passes::fusion::fuse(&mut plan);
     }
-    plan.assign_frees();
+    if options.memory_planning {
+        crate::passes::memory::plan_memory(&mut plan);
+    } else {
+        crate::passes::memory::assign_frees(&mut plan);
+    }
     Ok(plan)
 }
 
@@ -282,6 +306,7 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
                 name: n.output_name(),
                 dtype: n.dtype,
                 shape: n.shape.clone(),
+                planned: n.shape.clone(),
             }
         })
         .collect();
@@ -295,28 +320,9 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
         num_slots,
         feeds,
         fetches,
+        buffers: Vec::new(),
+        buffer_of_slot: Vec::new(),
     })
-}
-
-impl Plan {
-    /// Liveness: each slot is freed after its last reader, unless it is fetched.
-    pub fn assign_frees(&mut self) {
-        let mut last_reader = vec![usize::MAX; self.num_slots];
-        for (k, step) in self.steps.iter_mut().enumerate() {
-            step.frees.clear();
-            for &s in &step.inputs {
-                last_reader[s] = k;
-            }
-        }
-        for &f in &self.fetches {
-            last_reader[f] = usize::MAX;
-        }
-        for (slot, &k) in last_reader.iter().enumerate() {
-            if k != usize::MAX && !self.steps[k].frees.contains(&slot) {
-                self.steps[k].frees.push(slot);
-            }
-        }
-    }
 }
 
 /// The step that runs node `i`, reading `inputs` and writing `output`.
@@ -343,5 +349,6 @@ fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step 
             _ => None,
         },
         fused: None,
+        buffer: None,
     }
 }

@@ -11,6 +11,16 @@ use crate::shape::{broadcast_shapes, Dim, Shape};
 type Meta = (DType, Shape);
 type Inputs<'a> = [(DType, &'a Shape)];
 
+/// The output dtype and shape of `op` on inputs of these dtypes and shapes, without the graph:
+/// what the compiler's shape specialisation asks once fed shapes are known. Ops whose output is
+/// declared rather than inferred, and assigns (which need their variable), are errors here.
+pub fn infer_output(op: &Op, inputs: &[(DType, &Shape)]) -> Result<(DType, Shape), String> {
+    if matches!(op, Op::Assign { .. }) {
+        return Err("an assign's shape is its variable's".to_string());
+    }
+    infer(op, inputs, &[])
+}
+
 /// Infers the output of `op` applied to inputs of the given dtypes and shapes.
 /// Source ops (placeholder, variable, random, sequences) declare their output instead.
 pub(crate) fn infer(op: &Op, inputs: &Inputs<'_>, nodes: &[Node]) -> Result<Meta, String> {

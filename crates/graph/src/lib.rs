@@ -25,6 +25,7 @@ pub use build::{Axes, Operand, ALL};
 pub use dtype::DType;
 pub use error::{GraphError, Result};
 pub use graph::{Graph, Node, NodeId};
+pub use infer::infer_output;
 pub use init::Initializer;
 pub use op::{AssignMode, BinaryOp, CompareOp, Distribution, Op, ReduceOp, UnaryOp};
 pub use shape::{Dim, Shape};

@@ -80,6 +80,16 @@ impl Shape {
         self.rank() == concrete.len() && self.0.iter().zip(concrete).all(|(d, &n)| d.admits(n))
     }
 
+    /// Whether `other` is this shape with some unknown dims made known (or the same): the same
+    /// rank, and every known dim of this one known and equal in `other`.
+    pub fn refined_by(&self, other: &Shape) -> bool {
+        self.rank() == other.rank()
+            && self.0.iter().zip(&other.0).all(|(a, b)| match a {
+                Dim::Unknown => true,
+                Dim::Known(n) => *b == Dim::Known(*n),
+            })
+    }
+
     /// Formats like NumPy / TF's Python side: `(None, 3)`.
     pub fn python_repr(&self) -> String {
         let parts: Vec<String> = self

@@ -105,6 +105,31 @@ impl Value {
         self.shape().len()
     }
 
+    /// An f32 value with no elements and no heap storage: a placeholder for a value moved out.
+    pub fn empty() -> Value {
+        Value::F32(ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("0 elements"))
+    }
+
+    /// Gives the value a new shape with the same number of elements, keeping its storage when
+    /// it is in standard order (else copying it into that order). Panics if the counts differ.
+    pub fn reshape_in_place(&mut self, shape: &[usize]) {
+        fn go<T: Element>(a: &mut ArrayD<T>, shape: &[usize]) {
+            let old = std::mem::replace(
+                a,
+                ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("0 elements"),
+            );
+            let old = if old.is_standard_layout() {
+                old
+            } else {
+                old.as_standard_layout().into_owned()
+            };
+            *a = old
+                .into_shape_with_order(IxDyn(shape))
+                .expect("reshape_in_place keeps the element count");
+        }
+        with_array!(self, a => go(a, shape))
+    }
+
     /// A scalar (rank 0) value.
     pub fn scalar<T: Element>(x: T) -> Value {
         T::wrap(ArrayD::from_elem(IxDyn(&[]), x))

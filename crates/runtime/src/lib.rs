@@ -8,6 +8,6 @@ pub mod session;
 pub mod variables;
 
 pub use error::{Result, RunError};
-pub use executor::{Executor, RunContext, SequentialExecutor};
+pub use executor::{Executor, RunContext, SequentialExecutor, Workspace};
 pub use parallel::Parallel;
 pub use session::{feed, Feed, Session};

@@ -1,7 +1,7 @@
 //! `Session`: runs a graph with TF1 semantics: feeds in, fetches out, variables kept across runs.
 
 use crate::error::{python_shape, Result, RunError};
-use crate::executor::{Executor, RunContext, SequentialExecutor};
+use crate::executor::{Executor, RunContext, SequentialExecutor, Workspace};
 use crate::parallel::Parallel;
 use crate::variables::VariableStore;
 use rill_compiler::{optimize, CompileOptions, Plan, Request};
@@ -11,7 +11,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Constant folding's evaluator: the runtime's own kernels, on the calling thread.
 fn fold_with_kernels(
@@ -20,11 +20,49 @@ fn fold_with_kernels(
     shape: &rill_graph::Shape,
     dtype: rill_graph::DType,
 ) -> Option<Value> {
-    crate::kernels::compute(op, inputs, shape, dtype, &Parallel::sequential()).ok()
+    let mut out = crate::kernels::OutBuf::default();
+    crate::kernels::compute(op, inputs, shape, dtype, &Parallel::sequential(), &mut out).ok()
+}
+
+/// Feed shapes a request gets plans specialised to before it shares one plan for all shapes.
+const MAX_SPECIALISATIONS: usize = 8;
+
+/// A compiled plan and the workspaces its runs reuse (one per run in flight).
+struct CachedPlan {
+    plan: Arc<Plan>,
+    workspaces: Mutex<Vec<Workspace>>,
+    /// Not specialised to feed shapes (a request past `MAX_SPECIALISATIONS`).
+    shared_by_all_shapes: bool,
+}
+
+impl CachedPlan {
+    fn new(plan: Arc<Plan>, shared_by_all_shapes: bool) -> CachedPlan {
+        CachedPlan {
+            plan,
+            workspaces: Mutex::new(Vec::new()),
+            shared_by_all_shapes,
+        }
+    }
+
+    /// A workspace for a run: one a finished run left, or a new one.
+    fn take_workspace(&self) -> Workspace {
+        self.workspaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| Workspace::for_plan(&self.plan))
+    }
+
+    fn put_workspace(&self, ws: Workspace) {
+        self.workspaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ws);
+    }
 }
 
 /// The plans whose requests share one hash.
-type PlanBucket = Vec<(Request, Arc<Plan>)>;
+type PlanBucket = Vec<(Request, Arc<CachedPlan>)>;
 
 /// One fed tensor: `feed(x, &value)`.
 #[derive(Clone, Copy)]
@@ -90,7 +128,9 @@ impl Session {
         Ok(self)
     }
 
-    /// The plan a request runs, as the compiler made it (for inspection and tests).
+    /// The plan of a request for fed values of any shape the placeholders admit, as the
+    /// compiler made it (for inspection and tests). `run` specialises plans to the fed shapes:
+    /// `plan_for_feeds` shows that plan.
     pub fn plan_for<F: AsTensorId, T: AsTensorId>(
         &self,
         fetches: &[F],
@@ -101,7 +141,19 @@ impl Session {
             fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
             feeds: feeds.to_vec(),
             targets: targets.iter().map(AsTensorId::tensor_id).collect(),
+            feed_shapes: Vec::new(),
         })
+    }
+
+    /// The plan `run` executes for these fetches, feeds (their values' shapes included) and
+    /// targets.
+    pub fn plan_for_feeds<F: AsTensorId, T: AsTensorId>(
+        &self,
+        fetches: &[F],
+        feeds: &[Feed<'_>],
+        targets: &[T],
+    ) -> Result<Arc<Plan>> {
+        Ok(self.cached_plan(fetches, feeds, targets)?.plan.clone())
     }
 
     pub fn graph(&self) -> &Graph {
@@ -137,7 +189,8 @@ impl Session {
         feeds: &[Feed<'_>],
         targets: &[T],
     ) -> Result<Vec<Value>> {
-        let plan = self.cached_plan(fetches, feeds, targets)?;
+        let cached = self.cached_plan(fetches, feeds, targets)?;
+        let plan = &cached.plan;
         let mut values: SmallVec<[&Value; 8]> = SmallVec::with_capacity(feeds.len());
         for (slot, f) in plan.feeds.iter().zip(feeds) {
             if f.value.dtype() != slot.dtype {
@@ -161,7 +214,27 @@ impl Session {
             run: self.runs.fetch_add(1, Ordering::Relaxed),
             parallel: &self.parallel,
         };
-        self.executor.execute(&plan, &values, &ctx)
+        let mut ws = cached.take_workspace();
+        let result = self.executor.execute(plan, &values, &ctx, &mut ws);
+        cached.put_workspace(ws);
+        result
+    }
+
+    /// Heap bytes the session keeps between runs in the buffers of its plans' workspaces.
+    pub fn buffered_bytes(&self) -> usize {
+        let by_hash = self.by_hash.read().unwrap_or_else(|e| e.into_inner());
+        by_hash
+            .values()
+            .flatten()
+            .map(|(_, c)| {
+                c.workspaces
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(Workspace::buffered_bytes)
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     /// The cached plan for a request, compiled on first use. The graph only grows and its nodes
@@ -173,7 +246,7 @@ impl Session {
         fetches: &[F],
         feeds: &[Feed<'_>],
         targets: &[T],
-    ) -> Result<Arc<Plan>> {
+    ) -> Result<Arc<CachedPlan>> {
         let mut h = DefaultHasher::new();
         for t in fetches {
             t.tensor_id().hash(&mut h);
@@ -185,6 +258,9 @@ impl Session {
         0x7a59u32.hash(&mut h);
         for t in targets {
             t.tensor_id().hash(&mut h);
+        }
+        for f in feeds {
+            f.value.shape().hash(&mut h);
         }
         let key = h.finish();
         let same = |r: &Request| {
@@ -200,6 +276,11 @@ impl Session {
                     .iter()
                     .zip(targets)
                     .all(|(a, b)| *a == b.tensor_id())
+                && r.feed_shapes.len() == feeds.len()
+                && r.feed_shapes
+                    .iter()
+                    .zip(feeds)
+                    .all(|(a, b)| a.as_slice() == b.value.shape())
         };
         if let Some(bucket) = self
             .by_hash
@@ -215,15 +296,54 @@ impl Session {
             fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
             feeds: feeds.iter().map(|f| f.tensor).collect(),
             targets: targets.iter().map(AsTensorId::tensor_id).collect(),
+            feed_shapes: feeds.iter().map(|f| f.value.shape().to_vec()).collect(),
         };
-        let plan = self.plan(request.clone())?;
-        self.by_hash
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+        let mut by_hash = self.by_hash.write().unwrap_or_else(|e| e.into_inner());
+        // Another thread may have compiled it meanwhile.
+        if let Some((_, c)) = by_hash
+            .get(&key)
+            .and_then(|b| b.iter().find(|(r, _)| same(r)))
+        {
+            return Ok(c.clone());
+        }
+        // One plan per feed shapes, up to a limit; past it (feeds of ever new shapes) the
+        // request shares one plan for all shapes.
+        let unshaped = Request {
+            feed_shapes: Vec::new(),
+            ..request.clone()
+        };
+        let specialised = by_hash
+            .values()
+            .flatten()
+            .filter(|(r, _)| {
+                r.fetches == unshaped.fetches
+                    && r.feeds == unshaped.feeds
+                    && r.targets == unshaped.targets
+            })
+            .count();
+        let cached = if specialised >= MAX_SPECIALISATIONS {
+            let shared = by_hash
+                .values()
+                .flatten()
+                .find(|(r, c)| {
+                    r.fetches == unshaped.fetches
+                        && r.feeds == unshaped.feeds
+                        && r.targets == unshaped.targets
+                        && c.shared_by_all_shapes
+                })
+                .map(|(_, c)| c.clone());
+            match shared {
+                Some(c) => c,
+                None => Arc::new(CachedPlan::new(self.plan(unshaped)?, true)),
+            }
+        } else {
+            Arc::new(CachedPlan::new(self.plan(request.clone())?, false))
+        };
+        by_hash
             .entry(key)
             .or_default()
-            .push((request, plan.clone()));
-        Ok(plan)
+            .push((request, cached.clone()));
+        Ok(cached)
     }
 
     fn plan(&self, request: Request) -> Result<Arc<Plan>> {

@@ -17,12 +17,15 @@ impl VariableStore {
     }
 
     /// Applies an assign op under the write lock, so concurrent `assign_add`s do not lose updates.
-    /// `combine(old, new)` computes the stored value for `Add` / `Sub`.
+    /// For `Add` / `Sub`, `in_place(old, new)` updates the stored value where it is when no run
+    /// holds it (as TF's in-place `ApplyGradientDescent`), returning whether it could;
+    /// otherwise `combine(old, new)` computes a new value and runs that hold the old one keep it.
     pub fn assign(
         &self,
         slot: usize,
         mode: AssignMode,
         value: Arc<Value>,
+        in_place: impl FnOnce(&mut Value, &Value) -> bool,
         combine: impl FnOnce(&Value, &Value) -> Result<Value, String>,
     ) -> Result<Arc<Value>, AssignError> {
         let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
@@ -32,7 +35,10 @@ impl VariableStore {
         let stored = match mode {
             AssignMode::Set => value,
             AssignMode::Add | AssignMode::Sub => {
-                let old = values[slot].as_ref().ok_or(AssignError::Uninitialized)?;
+                let old = values[slot].as_mut().ok_or(AssignError::Uninitialized)?;
+                if Arc::get_mut(old).is_some_and(|v| in_place(v, &value)) {
+                    return Ok(old.clone());
+                }
                 Arc::new(combine(old, &value).map_err(AssignError::Kernel)?)
             }
         };

@@ -24,7 +24,7 @@ pub fn fold(plan: &mut Plan, eval: Evaluator<'_>) -> usize {
     // The static shape of each slot.
     let mut shape: Vec<Option<Shape>> = vec![None; plan.num_slots];
     for f in &plan.feeds {
-        shape[f.slot] = Some(f.shape.clone());
+        shape[f.slot] = Some(f.planned.clone());
     }
     let mut folded = 0;
     for step in plan.steps.iter_mut() {

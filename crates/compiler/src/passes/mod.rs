@@ -3,4 +3,6 @@
 pub mod cse;
 pub mod fold;
 pub mod fusion;
+pub mod memory;
 pub mod simplify;
+pub mod specialize;

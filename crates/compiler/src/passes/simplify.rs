@@ -20,7 +20,7 @@ pub fn simplify(plan: &mut Plan) -> usize {
     // For Neg and Transpose: the step's (op, input slot), to see through pairs.
     let mut made_by: Vec<Option<(Op, usize)>> = vec![None; n_slots];
     for f in &plan.feeds {
-        shape[f.slot] = Some(f.shape.clone());
+        shape[f.slot] = Some(f.planned.clone());
     }
     let mut keep = vec![true; plan.steps.len()];
     for (k, step) in plan.steps.iter_mut().enumerate() {

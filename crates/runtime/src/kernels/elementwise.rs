@@ -1,49 +1,55 @@
 //! Elementwise kernels with NumPy broadcasting: unary, binary, comparisons, select, cast.
 
 use super::scalar::{self, Num, Real};
-use super::KResult;
+use super::{KResult, OutBuf};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use rill_graph::shape::broadcast_concrete;
-use rill_graph::{BinaryOp, CompareOp, UnaryOp, Value};
+use rill_graph::{BinaryOp, CompareOp, DType, Element, UnaryOp, Value};
 
-/// `f` applied to every element; a plain slice loop for contiguous arrays.
-pub fn map<T: Copy, U>(a: &ArrayD<T>, f: impl Fn(T) -> U) -> ArrayD<U> {
+/// `f` applied to every element, written into `out`'s storage; a plain slice loop for
+/// contiguous arrays.
+pub fn map<T: Copy, U: Element>(a: &ArrayD<T>, f: impl Fn(T) -> U, out: &mut OutBuf) -> ArrayD<U> {
     match a.as_slice() {
-        Some(xs) => ArrayD::from_shape_vec(a.raw_dim(), xs.iter().map(|&v| f(v)).collect())
-            .expect("same element count"),
+        Some(xs) => {
+            let mut v = out.vec(xs.len());
+            v.extend(xs.iter().map(|&x| f(x)));
+            ArrayD::from_shape_vec(a.raw_dim(), v).expect("same element count")
+        }
         None => a.mapv(f),
     }
 }
 
-pub fn unary(op: UnaryOp, x: &Value) -> KResult {
-    fn float<T: Real>(op: UnaryOp, a: &ArrayD<T>) -> ArrayD<T> {
+pub fn unary(op: UnaryOp, x: &Value, out: &mut OutBuf) -> KResult {
+    fn float<T: Real>(op: UnaryOp, a: &ArrayD<T>, out: &mut OutBuf) -> ArrayD<T> {
         use UnaryOp as U;
         // One loop per op with the op fixed, so the scalar definition's match folds away.
         match op {
-            U::Neg => map(a, |v| scalar::unary(U::Neg, v)),
-            U::Abs => map(a, |v| scalar::unary(U::Abs, v)),
-            U::Sign => map(a, |v| scalar::unary(U::Sign, v)),
-            U::Square => map(a, |v| scalar::unary(U::Square, v)),
-            U::Exp => map(a, |v| scalar::unary(U::Exp, v)),
-            U::Log => map(a, |v| scalar::unary(U::Log, v)),
-            U::Sqrt => map(a, |v| scalar::unary(U::Sqrt, v)),
-            U::Rsqrt => map(a, |v| scalar::unary(U::Rsqrt, v)),
-            U::Sin => map(a, |v| scalar::unary(U::Sin, v)),
-            U::Cos => map(a, |v| scalar::unary(U::Cos, v)),
-            U::Tanh => map(a, |v| scalar::unary(U::Tanh, v)),
-            U::Sigmoid => map(a, |v| scalar::unary(U::Sigmoid, v)),
-            U::Relu => map(a, |v| scalar::unary(U::Relu, v)),
-            U::LeakyRelu { alpha } => map(a, move |v| scalar::unary(U::LeakyRelu { alpha }, v)),
-            U::Elu { alpha } => map(a, move |v| scalar::unary(U::Elu { alpha }, v)),
-            U::Softplus => map(a, |v| scalar::unary(U::Softplus, v)),
+            U::Neg => map(a, |v| scalar::unary(U::Neg, v), out),
+            U::Abs => map(a, |v| scalar::unary(U::Abs, v), out),
+            U::Sign => map(a, |v| scalar::unary(U::Sign, v), out),
+            U::Square => map(a, |v| scalar::unary(U::Square, v), out),
+            U::Exp => map(a, |v| scalar::unary(U::Exp, v), out),
+            U::Log => map(a, |v| scalar::unary(U::Log, v), out),
+            U::Sqrt => map(a, |v| scalar::unary(U::Sqrt, v), out),
+            U::Rsqrt => map(a, |v| scalar::unary(U::Rsqrt, v), out),
+            U::Sin => map(a, |v| scalar::unary(U::Sin, v), out),
+            U::Cos => map(a, |v| scalar::unary(U::Cos, v), out),
+            U::Tanh => map(a, |v| scalar::unary(U::Tanh, v), out),
+            U::Sigmoid => map(a, |v| scalar::unary(U::Sigmoid, v), out),
+            U::Relu => map(a, |v| scalar::unary(U::Relu, v), out),
+            U::LeakyRelu { alpha } => {
+                map(a, move |v| scalar::unary(U::LeakyRelu { alpha }, v), out)
+            }
+            U::Elu { alpha } => map(a, move |v| scalar::unary(U::Elu { alpha }, v), out),
+            U::Softplus => map(a, |v| scalar::unary(U::Softplus, v), out),
         }
     }
     fn int<T: Num>(op: UnaryOp, a: &ArrayD<T>) -> ArrayD<T> {
         a.mapv(|v| scalar::unary_int(op, v))
     }
     Ok(match x {
-        Value::F32(a) => Value::F32(float(op, a)),
-        Value::F64(a) => Value::F64(float(op, a)),
+        Value::F32(a) => Value::F32(float(op, a, out)),
+        Value::F64(a) => Value::F64(float(op, a, out)),
         Value::I32(a) if op.accepts_integers() => Value::I32(int(op, a)),
         Value::I64(a) if op.accepts_integers() => Value::I64(int(op, a)),
         other => {
@@ -62,30 +68,34 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
 }
 
 /// Applies `f` elementwise to `a` and `b` broadcast together.
-pub fn zip_with<A: Copy, B: Copy, C>(
+pub fn zip_with<A: Copy, B: Copy, C: Element>(
     a: &ArrayD<A>,
     b: &ArrayD<B>,
     f: impl Fn(A, B) -> C,
+    out: &mut OutBuf,
 ) -> Result<ArrayD<C>, String> {
     if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
         // The commonest cases first, with the output shape taken from an operand: same shapes,
         // or a scalar against a tensor of at least its rank.
         if a.shape() == b.shape() {
-            let out = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
-            return Ok(ArrayD::from_shape_vec(a.raw_dim(), out).expect("same element count"));
+            let mut v = out.vec(xs.len());
+            v.extend(xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+            return Ok(ArrayD::from_shape_vec(a.raw_dim(), v).expect("same element count"));
         }
         if ys.len() == 1 && b.ndim() <= a.ndim() {
             let y = ys[0];
-            let out = xs.iter().map(|&x| f(x, y)).collect();
-            return Ok(ArrayD::from_shape_vec(a.raw_dim(), out).expect("same element count"));
+            let mut v = out.vec(xs.len());
+            v.extend(xs.iter().map(|&x| f(x, y)));
+            return Ok(ArrayD::from_shape_vec(a.raw_dim(), v).expect("same element count"));
         }
         if xs.len() == 1 && a.ndim() <= b.ndim() {
             let x = xs[0];
-            let out = ys.iter().map(|&y| f(x, y)).collect();
-            return Ok(ArrayD::from_shape_vec(b.raw_dim(), out).expect("same element count"));
+            let mut v = out.vec(ys.len());
+            v.extend(ys.iter().map(|&y| f(x, y)));
+            return Ok(ArrayD::from_shape_vec(b.raw_dim(), v).expect("same element count"));
         }
-        if let Some(out) = zip_contiguous(a.shape(), xs, b.shape(), ys, &f) {
-            return Ok(out);
+        if let Some(v) = zip_contiguous(a.shape(), xs, b.shape(), ys, &f, out) {
+            return Ok(v);
         }
     }
     let shape = broadcast_shape(a.shape(), b.shape())?;
@@ -136,18 +146,22 @@ pub fn pattern(shape: &[usize], len: usize, out: &[usize], n: usize) -> Option<P
 }
 
 /// The broadcast of two contiguous operands in the common patterns, as tight slice loops.
-fn zip_contiguous<A: Copy, B: Copy, C>(
+fn zip_contiguous<A: Copy, B: Copy, C: Element>(
     sa: &[usize],
     xs: &[A],
     sb: &[usize],
     ys: &[B],
     f: &impl Fn(A, B) -> C,
+    buf: &mut OutBuf,
 ) -> Option<ArrayD<C>> {
     let shape = broadcast_concrete(sa, sb)?;
     let n: usize = shape.iter().product();
     let pa = pattern(sa, xs.len(), &shape, n)?;
     let pb = pattern(sb, ys.len(), &shape, n)?;
-    let mut out: Vec<C> = Vec::with_capacity(n);
+    if !matches!((pa, pb), (Pattern::Full, _) | (_, Pattern::Full)) {
+        return None;
+    }
+    let mut out: Vec<C> = buf.vec(n);
     match (pa, pb) {
         (Pattern::Full, Pattern::Full) => out.extend(xs.iter().zip(ys).map(|(&x, &y)| f(x, y))),
         (Pattern::Full, Pattern::Scalar) => {
@@ -191,37 +205,56 @@ pub fn broadcast_view<'a, T>(
         .ok_or_else(|| format!("Incompatible shapes: {:?} vs. {:?}", a.shape(), shape))
 }
 
-pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> KResult {
-    fn num<T: Num>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String> {
+pub fn binary(op: BinaryOp, a: &Value, b: &Value, out: &mut OutBuf) -> KResult {
+    fn num<T: Num + Element>(
+        op: BinaryOp,
+        a: &ArrayD<T>,
+        b: &ArrayD<T>,
+        out: &mut OutBuf,
+    ) -> Result<ArrayD<T>, String> {
         // One loop per op with the op fixed, so the scalar definition's match folds away and the
         // loop vectorises.
         match op {
-            BinaryOp::Add => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Add, x, y)),
-            BinaryOp::Sub => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Sub, x, y)),
-            BinaryOp::Mul => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Mul, x, y)),
-            BinaryOp::Div => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Div, x, y)),
-            BinaryOp::Maximum => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Maximum, x, y)),
-            BinaryOp::Minimum => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Minimum, x, y)),
-            BinaryOp::Pow => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Pow, x, y)),
+            BinaryOp::Add => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Add, x, y), out),
+            BinaryOp::Sub => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Sub, x, y), out),
+            BinaryOp::Mul => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Mul, x, y), out),
+            BinaryOp::Div => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Div, x, y), out),
+            BinaryOp::Maximum => {
+                zip_with(a, b, |x, y| scalar::binary(BinaryOp::Maximum, x, y), out)
+            }
+            BinaryOp::Minimum => {
+                zip_with(a, b, |x, y| scalar::binary(BinaryOp::Minimum, x, y), out)
+            }
+            BinaryOp::Pow => zip_with(a, b, |x, y| scalar::binary(BinaryOp::Pow, x, y), out),
         }
     }
-    fn float<T: Real>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String> {
+    fn float<T: Real + Element>(
+        op: BinaryOp,
+        a: &ArrayD<T>,
+        b: &ArrayD<T>,
+        out: &mut OutBuf,
+    ) -> Result<ArrayD<T>, String> {
         match op {
-            BinaryOp::Pow => zip_with(a, b, scalar::pow),
-            _ => num(op, a, b),
+            BinaryOp::Pow => zip_with(a, b, scalar::pow, out),
+            _ => num(op, a, b, out),
         }
     }
-    fn int<T: Num>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String> {
+    fn int<T: Num + Element>(
+        op: BinaryOp,
+        a: &ArrayD<T>,
+        b: &ArrayD<T>,
+        out: &mut OutBuf,
+    ) -> Result<ArrayD<T>, String> {
         if op == BinaryOp::Div && b.iter().any(|v| v.is_zero()) {
             return Err("Integer division by zero".to_string());
         }
-        num(op, a, b)
+        num(op, a, b, out)
     }
     Ok(match (a, b) {
-        (Value::F32(x), Value::F32(y)) => Value::F32(float(op, x, y)?),
-        (Value::F64(x), Value::F64(y)) => Value::F64(float(op, x, y)?),
-        (Value::I32(x), Value::I32(y)) if op != BinaryOp::Pow => Value::I32(int(op, x, y)?),
-        (Value::I64(x), Value::I64(y)) if op != BinaryOp::Pow => Value::I64(int(op, x, y)?),
+        (Value::F32(x), Value::F32(y)) => Value::F32(float(op, x, y, out)?),
+        (Value::F64(x), Value::F64(y)) => Value::F64(float(op, x, y, out)?),
+        (Value::I32(x), Value::I32(y)) if op != BinaryOp::Pow => Value::I32(int(op, x, y, out)?),
+        (Value::I64(x), Value::I64(y)) if op != BinaryOp::Pow => Value::I64(int(op, x, y, out)?),
         _ => {
             return Err(format!(
                 "{} is not defined for {} and {}",
@@ -233,20 +266,21 @@ pub fn binary(op: BinaryOp, a: &Value, b: &Value) -> KResult {
     })
 }
 
-pub fn compare(op: CompareOp, a: &Value, b: &Value) -> KResult {
+pub fn compare(op: CompareOp, a: &Value, b: &Value, out: &mut OutBuf) -> KResult {
     fn cmp<T: Copy + PartialOrd>(
         op: CompareOp,
         a: &ArrayD<T>,
         b: &ArrayD<T>,
+        out: &mut OutBuf,
     ) -> Result<ArrayD<bool>, String> {
-        zip_with(a, b, |x, y| scalar::compare(op, x, y))
+        zip_with(a, b, |x, y| scalar::compare(op, x, y), out)
     }
     Ok(Value::Bool(match (a, b) {
-        (Value::F32(x), Value::F32(y)) => cmp(op, x, y)?,
-        (Value::F64(x), Value::F64(y)) => cmp(op, x, y)?,
-        (Value::I32(x), Value::I32(y)) => cmp(op, x, y)?,
-        (Value::I64(x), Value::I64(y)) => cmp(op, x, y)?,
-        (Value::Bool(x), Value::Bool(y)) => cmp(op, x, y)?,
+        (Value::F32(x), Value::F32(y)) => cmp(op, x, y, out)?,
+        (Value::F64(x), Value::F64(y)) => cmp(op, x, y, out)?,
+        (Value::I32(x), Value::I32(y)) => cmp(op, x, y, out)?,
+        (Value::I64(x), Value::I64(y)) => cmp(op, x, y, out)?,
+        (Value::Bool(x), Value::Bool(y)) => cmp(op, x, y, out)?,
         _ => {
             return Err(format!(
                 "{} needs equal dtypes, got {} and {}",
@@ -289,4 +323,49 @@ pub fn select(cond: &Value, x: &Value, y: &Value) -> KResult {
             ))
         }
     })
+}
+
+/// `x` converted to `to`; a bool mask to floats (the gradient of ReLU) goes into `out`'s
+/// storage, other conversions allocate.
+pub fn cast(x: &Value, to: DType, out: &mut OutBuf) -> KResult {
+    fn mask<T: Element>(a: &ArrayD<bool>, out: &mut OutBuf) -> ArrayD<T> {
+        // The same numbers `Value::cast` gives: bool -> f64 -> T.
+        let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
+        map(a, |b| if b { one } else { zero }, out)
+    }
+    Ok(match (x, to) {
+        (Value::Bool(a), DType::F32) => Value::F32(mask(a, out)),
+        (Value::Bool(a), DType::F64) => Value::F64(mask(a, out)),
+        _ => x.cast(to),
+    })
+}
+
+/// `a = a + b` or `a = a - b` in `a`'s storage, for floats of one shape (the variable updates of
+/// the optimizers); `false`, with `a` untouched, in any other case. Same bits as `binary`.
+pub fn add_or_sub_in_place(op: BinaryOp, a: &mut Value, b: &Value) -> bool {
+    fn go<T: Real>(op: BinaryOp, a: &mut ArrayD<T>, b: &ArrayD<T>) -> bool {
+        if a.shape() != b.shape() {
+            return false;
+        }
+        let (Some(xs), Some(ys)) = (a.as_slice_mut(), b.as_slice()) else {
+            return false;
+        };
+        match op {
+            BinaryOp::Add => xs
+                .iter_mut()
+                .zip(ys)
+                .for_each(|(x, &y)| *x = scalar::binary(BinaryOp::Add, *x, y)),
+            BinaryOp::Sub => xs
+                .iter_mut()
+                .zip(ys)
+                .for_each(|(x, &y)| *x = scalar::binary(BinaryOp::Sub, *x, y)),
+            _ => return false,
+        }
+        true
+    }
+    match (a, b) {
+        (Value::F32(x), Value::F32(y)) => go(op, x, y),
+        (Value::F64(x), Value::F64(y)) => go(op, x, y),
+        _ => false,
+    }
 }

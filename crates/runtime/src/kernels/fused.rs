@@ -3,7 +3,7 @@
 
 use super::elementwise::{broadcast_shape, pattern, Pattern};
 use super::scalar::{self, Real};
-use super::KResult;
+use super::{KResult, OutBuf};
 use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
@@ -16,10 +16,15 @@ const BLOCK: usize = 512;
 /// Outputs of at least this many elements are split across the session's pool.
 const PARALLEL_ELEMENTS: usize = 1 << 16;
 
-pub fn run(program: &FusedProgram, inputs: &[&Value], parallel: &Parallel) -> KResult {
+pub fn run(
+    program: &FusedProgram,
+    inputs: &[&Value],
+    parallel: &Parallel,
+    out: &mut OutBuf,
+) -> KResult {
     match inputs.first() {
-        Some(Value::F32(_)) => Ok(Value::F32(typed::<f32>(program, inputs, parallel)?)),
-        Some(Value::F64(_)) => Ok(Value::F64(typed::<f64>(program, inputs, parallel)?)),
+        Some(Value::F32(_)) => Ok(Value::F32(typed::<f32>(program, inputs, parallel, out)?)),
+        Some(Value::F64(_)) => Ok(Value::F64(typed::<f64>(program, inputs, parallel, out)?)),
         other => Err(format!(
             "fused kernels take floats, got {:?}",
             other.map(|v| v.dtype())
@@ -39,6 +44,7 @@ fn typed<T: Real>(
     program: &FusedProgram,
     inputs: &[&Value],
     parallel: &Parallel,
+    buf: &mut OutBuf,
 ) -> Result<ArrayD<T>, String> {
     let arrays: Vec<ArrayViewD<'_, T>> = inputs
         .iter()
@@ -86,7 +92,7 @@ fn typed<T: Real>(
             period,
         })
         .collect();
-    let mut out: Vec<T> = vec![<T as scalar::Num>::zero(); n];
+    let mut out: Vec<T> = buf.filled(n, <T as scalar::Num>::zero());
     if n >= PARALLEL_ELEMENTS && parallel.threads() > 1 {
         // Each piece runs the same blocks it would run alone: results do not depend on the split.
         let piece = (n / parallel.threads()).div_ceil(BLOCK) * BLOCK;

@@ -1,20 +1,27 @@
 //! Matrix products over the last two axes, with transpose flags and broadcast batch axes.
 
 use super::elementwise::broadcast_shape;
-use super::KResult;
+use super::{KResult, OutBuf};
 use crate::parallel::Parallel;
 use ndarray::{
     linalg::general_mat_mul, Array2, ArrayD, ArrayView2, Axis, Ix2, IxDyn, LinalgScalar,
 };
-use rill_graph::Value;
+use rill_graph::{Element, Value};
 
-pub fn matmul(a: &Value, b: &Value, ta: bool, tb: bool, parallel: &Parallel) -> KResult {
+pub fn matmul(
+    a: &Value,
+    b: &Value,
+    ta: bool,
+    tb: bool,
+    parallel: &Parallel,
+    out: &mut OutBuf,
+) -> KResult {
     Ok(match (a, b) {
         (Value::F32(x), Value::F32(y)) if x.ndim() == 2 && y.ndim() == 2 => {
-            Value::F32(fast_2d(x, y, ta, tb, parallel)?)
+            Value::F32(fast_2d(x, y, ta, tb, parallel, out)?)
         }
         (Value::F64(x), Value::F64(y)) if x.ndim() == 2 && y.ndim() == 2 => {
-            Value::F64(fast_2d(x, y, ta, tb, parallel)?)
+            Value::F64(fast_2d(x, y, ta, tb, parallel, out)?)
         }
         (Value::F32(x), Value::F32(y)) => Value::F32(batched(x, y, ta, tb)?),
         (Value::F64(x), Value::F64(y)) => Value::F64(batched(x, y, ta, tb)?),
@@ -45,12 +52,13 @@ const PARALLEL_FLOPS: usize = 1 << 21;
 
 /// A 2-D float product with the `gemm` crate (AVX-512 / AVX2 / portable, chosen at run time):
 /// transposes are strides, so no operand is copied.
-fn fast_2d<T: LinalgScalar + num_traits::Zero + Send + Sync>(
+fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
     ta: bool,
     tb: bool,
     parallel: &Parallel,
+    buf: &mut OutBuf,
 ) -> Result<ArrayD<T>, String> {
     let (sa, sb) = (a.shape(), b.shape());
     let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
@@ -58,10 +66,12 @@ fn fast_2d<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     if k != k2 {
         return Err(format!("Matrix size-incompatible: In[0]: {sa:?}, In[1]: {sb:?} (inner dimensions {k} and {k2})"));
     }
-    let mut out = ArrayD::<T>::zeros(IxDyn(&[m, n]));
-    if m == 0 || n == 0 {
-        return Ok(out);
+    if m == 0 || n == 0 || k == 0 {
+        return Ok(super::array(&[m, n], buf.filled(m * n, T::zero())));
     }
+    // gemm overwrites every element of the output (it does not read it), so the storage is
+    // handed over uninitialised and its length set once the product is written.
+    let mut out: Vec<T> = buf.vec(m * n);
     // Element strides of the operands as stored; a transpose swaps row and column strides.
     let (ars, acs) = (a.strides()[0], a.strides()[1]);
     let (brs, bcs) = (b.strides()[0], b.strides()[1]);
@@ -77,7 +87,7 @@ fn fast_2d<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     let (a_ptr, b_ptr, out_ptr) = (
         SendPtr(a.as_ptr()),
         SendPtr(b.as_ptr()),
-        SendMutPtr(out.as_mut_ptr()),
+        SendMutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()),
     );
     // SAFETY: the pointers and strides describe `a`, `b` and `out` exactly as ndarray lays them
     // out (m x k, k x n and m x n elements, bounds checked above); `out` is not aliased, and
@@ -111,7 +121,9 @@ fn fast_2d<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     } else {
         product();
     }
-    Ok(out)
+    // SAFETY: gemm wrote all m * n elements (k > 0, dst not read), within the capacity.
+    unsafe { out.set_len(m * n) };
+    Ok(super::array(&[m, n], out))
 }
 
 fn matrix<T>(a: ArrayView2<'_, T>, transpose: bool) -> ArrayView2<'_, T> {

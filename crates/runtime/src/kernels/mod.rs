@@ -8,10 +8,49 @@ pub mod random;
 pub mod reduce;
 pub mod scalar;
 
-use rill_graph::{Op, Value};
+use ndarray::{ArrayD, IxDyn};
+use rill_graph::{Element, Op, Value};
 
 /// A kernel's result; the message is wrapped with the node's name, op, shapes and line.
 pub type KResult = Result<Value, String>;
+
+/// Storage a kernel may write its output into: the value its step's buffer last held (memory
+/// planning gives steps buffers; the executor hands the dead occupant over), or nothing.
+#[derive(Default)]
+pub struct OutBuf(Option<Value>);
+
+impl OutBuf {
+    pub fn new(old: Option<Value>) -> OutBuf {
+        OutBuf(old)
+    }
+
+    /// An empty vector with room for `n` elements: the old storage when it held `T`s and is
+    /// big enough or can grow, else a new allocation.
+    pub fn vec<T: Element>(&mut self, n: usize) -> Vec<T> {
+        let mut v = match self.0.take().map(T::unwrap) {
+            Some(Ok(a)) => {
+                let (mut v, _) = a.into_raw_vec_and_offset();
+                v.clear();
+                v
+            }
+            _ => Vec::new(),
+        };
+        v.reserve_exact(n);
+        v
+    }
+
+    /// `n` copies of `fill` in the old storage (for kernels that accumulate into their output).
+    pub fn filled<T: Element>(&mut self, n: usize, fill: T) -> Vec<T> {
+        let mut v = self.vec(n);
+        v.resize(n, fill);
+        v
+    }
+}
+
+/// An array of `shape` over `data` (whose length the caller made the shape's product).
+pub fn array<T>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
+    ArrayD::from_shape_vec(IxDyn(shape), data).expect("kernels size their output to its shape")
+}
 
 /// Computes a pure op (no state, no effects) from its inputs.
 /// `static_dims` are the node's static dimensions where the op needs them (random, sequences).
@@ -21,23 +60,31 @@ pub fn compute(
     node_shape: &rill_graph::Shape,
     dtype: rill_graph::DType,
     parallel: &crate::parallel::Parallel,
+    out: &mut OutBuf,
 ) -> KResult {
     let x = || inputs[0];
     match op {
-        Op::Unary(u) => elementwise::unary(*u, x()),
-        Op::Binary(b) => elementwise::binary(*b, inputs[0], inputs[1]),
-        Op::Compare(c) => elementwise::compare(*c, inputs[0], inputs[1]),
+        Op::Unary(u) => elementwise::unary(*u, x(), out),
+        Op::Binary(b) => elementwise::binary(*b, inputs[0], inputs[1], out),
+        Op::Compare(c) => elementwise::compare(*c, inputs[0], inputs[1], out),
         Op::Select => elementwise::select(inputs[0], inputs[1], inputs[2]),
-        Op::Cast { to } => Ok(x().cast(*to)),
+        Op::Cast { to } => elementwise::cast(x(), *to, out),
         Op::MatMul {
             transpose_a,
             transpose_b,
-        } => matmul::matmul(inputs[0], inputs[1], *transpose_a, *transpose_b, parallel),
+        } => matmul::matmul(
+            inputs[0],
+            inputs[1],
+            *transpose_a,
+            *transpose_b,
+            parallel,
+            out,
+        ),
         Op::Reduce {
             op,
             axes,
             keep_dims,
-        } => reduce::reduce(*op, x(), axes, *keep_dims),
+        } => reduce::reduce(*op, x(), axes, *keep_dims, out),
         Op::ArgMax { axis } => reduce::arg_extreme(x(), *axis, true),
         Op::ArgMin { axis } => reduce::arg_extreme(x(), *axis, false),
         Op::Softmax { axis } => reduce::softmax(x(), *axis, false),
@@ -58,7 +105,7 @@ pub fn compute(
         } => array::one_hot(x(), *depth, *on_value, *off_value, *dtype),
         Op::ShapeOf => Ok(array::shape_of(x())),
         Op::BroadcastTo { .. } => array::broadcast_to(inputs[0], &array::shape_arg(inputs[1])?),
-        Op::SumTo { .. } => reduce::sum_to(inputs[0], &array::shape_arg(inputs[1])?),
+        Op::SumTo { .. } => reduce::sum_to(inputs[0], &array::shape_arg(inputs[1])?, out),
         Op::ReshapeTo { .. } => array::reshape_exact(inputs[0], &array::shape_arg(inputs[1])?),
         Op::SliceGrad { begin, .. } => {
             array::slice_grad(inputs[0], &array::shape_arg(inputs[1])?, begin)

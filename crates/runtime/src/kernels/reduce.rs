@@ -1,7 +1,7 @@
 //! Reductions over axes, argmax / argmin, softmax and log-softmax along an axis.
 
 use super::scalar::{Num, Real};
-use super::KResult;
+use super::{KResult, OutBuf};
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 use rill_graph::{ReduceOp, Value};
 
@@ -13,6 +13,7 @@ fn reduce_contiguous<T: Num>(
     axes: &[usize],
     init: T,
     combine: impl Fn(T, T) -> T,
+    buf: &mut OutBuf,
 ) -> Option<Vec<T>> {
     let xs = a.as_slice()?;
     let (&k, &last) = (axes.first()?, axes.last()?);
@@ -23,7 +24,7 @@ fn reduce_contiguous<T: Num>(
     let outer: usize = shape[..k].iter().product();
     let mid: usize = shape[k..=last].iter().product();
     let inner: usize = shape[last + 1..].iter().product();
-    let mut out = vec![init; outer * inner];
+    let mut out = buf.filled(outer * inner, init);
     if inner == 1 {
         for (o, slot) in out.iter_mut().enumerate() {
             *slot = xs[o * mid..(o + 1) * mid]
@@ -42,26 +43,50 @@ fn reduce_contiguous<T: Num>(
     Some(out)
 }
 
-pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResult {
-    fn go<T: Num>(op: ReduceOp, a: &ArrayD<T>, axes: &[usize], keep_dims: bool) -> ArrayD<T> {
+pub fn reduce(
+    op: ReduceOp,
+    x: &Value,
+    axes: &[usize],
+    keep_dims: bool,
+    out: &mut OutBuf,
+) -> KResult {
+    fn go<T: Num>(
+        op: ReduceOp,
+        a: &ArrayD<T>,
+        axes: &[usize],
+        keep_dims: bool,
+        buf: &mut OutBuf,
+    ) -> ArrayD<T> {
         let fast = match op {
             ReduceOp::Sum | ReduceOp::Mean => {
-                reduce_contiguous(a, axes, T::zero(), |s, v| s.add(v))
+                reduce_contiguous(a, axes, T::zero(), |s, v| s.add(v), buf)
             }
-            ReduceOp::Max => reduce_contiguous(a, axes, T::lowest(), |s, v| {
-                if v > s || v.not_a_number() {
-                    v
-                } else {
-                    s
-                }
-            }),
-            ReduceOp::Min => reduce_contiguous(a, axes, T::highest(), |s, v| {
-                if v < s || v.not_a_number() {
-                    v
-                } else {
-                    s
-                }
-            }),
+            ReduceOp::Max => reduce_contiguous(
+                a,
+                axes,
+                T::lowest(),
+                |s, v| {
+                    if v > s || v.not_a_number() {
+                        v
+                    } else {
+                        s
+                    }
+                },
+                buf,
+            ),
+            ReduceOp::Min => reduce_contiguous(
+                a,
+                axes,
+                T::highest(),
+                |s, v| {
+                    if v < s || v.not_a_number() {
+                        v
+                    } else {
+                        s
+                    }
+                },
+                buf,
+            ),
         };
         if let Some(mut data) = fast {
             if op == ReduceOp::Mean {
@@ -69,7 +94,7 @@ pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResu
                 let n = T::from_f64(count as f64);
                 data.iter_mut().for_each(|v| *v = v.div(n));
             }
-            let shape: Vec<usize> = a
+            let shape: smallvec::SmallVec<[usize; 6]> = a
                 .shape()
                 .iter()
                 .enumerate()
@@ -119,10 +144,10 @@ pub fn reduce(op: ReduceOp, x: &Value, axes: &[usize], keep_dims: bool) -> KResu
         out
     }
     Ok(match x {
-        Value::F32(a) => Value::F32(go(op, a, axes, keep_dims)),
-        Value::F64(a) => Value::F64(go(op, a, axes, keep_dims)),
-        Value::I32(a) if op != ReduceOp::Mean => Value::I32(go(op, a, axes, keep_dims)),
-        Value::I64(a) if op != ReduceOp::Mean => Value::I64(go(op, a, axes, keep_dims)),
+        Value::F32(a) => Value::F32(go(op, a, axes, keep_dims, out)),
+        Value::F64(a) => Value::F64(go(op, a, axes, keep_dims, out)),
+        Value::I32(a) if op != ReduceOp::Mean => Value::I32(go(op, a, axes, keep_dims, out)),
+        Value::I64(a) if op != ReduceOp::Mean => Value::I64(go(op, a, axes, keep_dims, out)),
         other => {
             return Err(format!(
                 "{} is not defined for {}",
@@ -191,7 +216,7 @@ pub fn softmax(x: &Value, axis: usize, log: bool) -> KResult {
 }
 
 /// Sums `x` down to `target`, a shape it broadcasts from (undoes broadcasting).
-pub fn sum_to(x: &Value, target: &[usize]) -> KResult {
+pub fn sum_to(x: &Value, target: &[usize], out: &mut OutBuf) -> KResult {
     let shape = x.shape();
     let (rx, rt) = (shape.len(), target.len());
     let bad = || format!("cannot sum {shape:?} down to {target:?}");
@@ -211,8 +236,13 @@ pub fn sum_to(x: &Value, target: &[usize]) -> KResult {
     if axes.is_empty() {
         return Ok(x.clone());
     }
-    let summed = reduce(ReduceOp::Sum, x, &axes, false)?;
-    super::array::reshape_exact(&summed, target)
+    let mut summed = reduce(ReduceOp::Sum, x, &axes, false, out)?;
+    // The sum has the target's elements in order: give it the target's shape in place.
+    if summed.len() != target.iter().product::<usize>() {
+        return Err(bad());
+    }
+    summed.reshape_in_place(target);
+    Ok(summed)
 }
 
 /// Whether any element is NaN, and whether any is infinite.

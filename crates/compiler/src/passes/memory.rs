@@ -1,0 +1,156 @@
+//! Memory planning, the last pass: liveness (the step after which each value slot is dead) and
+//! buffer assignment (slots whose lifetimes do not overlap share one buffer). The runtime keeps
+//! each buffer's storage between runs, so a training step in a steady state allocates nothing
+//! for its intermediates: a kernel writes into the storage its buffer's last occupant left.
+
+use crate::plan::{Plan, Step};
+use rill_graph::{DType, Dim, Op, Shape};
+
+/// A buffer of the plan: the dtype its occupants share and the largest of their static shapes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buffer {
+    pub dtype: DType,
+    /// Elements of the largest occupant, as `known * ?^unknown`: the product of the known dims
+    /// and the number of unknown ones (a batch dimension, usually).
+    pub known: usize,
+    pub unknown: usize,
+    /// How many slots use the buffer over a run.
+    pub occupants: usize,
+}
+
+impl Buffer {
+    /// Bytes when every unknown dimension is `per_unknown`.
+    pub fn bytes(&self, per_unknown: usize) -> usize {
+        self.known * per_unknown.pow(self.unknown as u32) * self.dtype.size_of()
+    }
+}
+
+/// Whether a step's output is new storage a kernel writes (so worth a buffer). Sources,
+/// variable reads and assigns share values that live elsewhere; pass-through ops share their
+/// input's value.
+pub fn writes_fresh_output(step: &Step) -> bool {
+    step.fused.is_some()
+        || !matches!(
+            step.op,
+            Op::Placeholder
+                | Op::Const(_)
+                | Op::Variable { .. }
+                | Op::Assign { .. }
+                | Op::NoOp
+                | Op::Identity
+                | Op::StopGradient
+                | Op::CheckNumerics { .. }
+        )
+}
+
+/// The static size of a shape as (product of known dims, number of unknown dims).
+fn size_of(shape: &Shape) -> (usize, usize) {
+    shape.dims().iter().fold((1, 0), |(k, u), d| match d {
+        Dim::Known(n) => (k * n, u),
+        Dim::Unknown => (k, u + 1),
+    })
+}
+
+/// Computes `frees` (liveness) and `buffer` for every step, and the plan's buffers.
+///
+/// Buffers are assigned greedily in step order. A step that writes a fresh output takes a free
+/// buffer of its dtype: one whose shape matched exactly before, else the smallest big enough,
+/// else the largest (which then grows), else a new one. A slot's buffer becomes free after the
+/// slot's last reader; fetched slots never get one (their value leaves the run), and slots no
+/// step reads stay live to the end of the run.
+pub fn plan_memory(plan: &mut Plan) {
+    assign_frees(plan);
+    let mut fetched = vec![false; plan.num_slots];
+    for &f in &plan.fetches {
+        fetched[f] = true;
+    }
+    let mut buffers: Vec<Buffer> = Vec::new();
+    // Free buffers with the static shape of their last occupant.
+    let mut free: Vec<(usize, Shape)> = Vec::new();
+    let mut buffer_of_slot: Vec<Option<usize>> = vec![None; plan.num_slots];
+    let mut shape_of_slot: Vec<Shape> = vec![Shape::scalar(); plan.num_slots];
+    for step in &mut plan.steps {
+        step.buffer = None;
+        let has_slot = step.output < plan.num_slots;
+        if has_slot && writes_fresh_output(step) && !fetched[step.output] {
+            let b = pick(&buffers, &free, step.dtype, &step.shape);
+            let (known, unknown) = size_of(&step.shape);
+            let b = match b {
+                Some(i) => {
+                    let (b, _) = free.remove(i);
+                    let buf = &mut buffers[b];
+                    // The buffer holds the larger of its occupants.
+                    if (unknown, known) > (buf.unknown, buf.known) {
+                        buf.known = known;
+                        buf.unknown = unknown;
+                    }
+                    buf.occupants += 1;
+                    b
+                }
+                None => {
+                    buffers.push(Buffer {
+                        dtype: step.dtype,
+                        known,
+                        unknown,
+                        occupants: 1,
+                    });
+                    buffers.len() - 1
+                }
+            };
+            step.buffer = Some(b);
+            buffer_of_slot[step.output] = Some(b);
+            shape_of_slot[step.output] = step.shape.clone();
+        }
+        // The slots dying here free their buffers for the steps after this one (never for this
+        // step's own output: its inputs are read while it is written).
+        for &s in &step.frees {
+            if let Some(b) = buffer_of_slot[s] {
+                free.push((b, std::mem::replace(&mut shape_of_slot[s], Shape::scalar())));
+            }
+        }
+    }
+    plan.buffer_of_slot = buffer_of_slot;
+    plan.buffers = buffers;
+}
+
+/// The free buffer a new occupant of `dtype` and `shape` should take, as an index into `free`.
+fn pick(buffers: &[Buffer], free: &[(usize, Shape)], dtype: DType, shape: &Shape) -> Option<usize> {
+    let same_dtype = || {
+        free.iter()
+            .enumerate()
+            .filter(|(_, (b, _))| buffers[*b].dtype == dtype)
+    };
+    if let Some((i, _)) = same_dtype().find(|(_, (_, s))| s == shape) {
+        return Some(i);
+    }
+    let need = size_of(shape);
+    let size = |b: usize| (buffers[b].unknown, buffers[b].known);
+    let big_enough = same_dtype()
+        .filter(|(_, (b, _))| size(*b) >= (need.1, need.0))
+        .min_by_key(|(_, (b, _))| size(*b));
+    if let Some((i, _)) = big_enough {
+        return Some(i);
+    }
+    same_dtype()
+        .max_by_key(|(_, (b, _))| size(*b))
+        .map(|(i, _)| i)
+}
+
+/// Liveness: each slot is freed after its last reader, unless it is fetched.
+pub fn assign_frees(plan: &mut Plan) {
+    let mut last_reader = vec![usize::MAX; plan.num_slots];
+    for (k, step) in plan.steps.iter_mut().enumerate() {
+        step.frees.clear();
+        for &s in &step.inputs {
+            last_reader[s] = k;
+        }
+    }
+    for &f in &plan.fetches {
+        last_reader[f] = usize::MAX;
+    }
+    for (slot, &k) in last_reader.iter().enumerate() {
+        if k != usize::MAX && !plan.steps[k].frees.contains(&slot) {
+            plan.steps[k].frees.push(slot);
+        }
+    }
+}
