@@ -120,7 +120,7 @@ fn random_elementwise_graphs_give_identical_bits_fused_and_unfused() {
         for _ in 0..(4 + rng.below(12)) {
             let a = pool[rng.below(pool.len() as u64)];
             let b = pool[rng.below(pool.len() as u64)];
-            let t = match rng.below(10) {
+            let t = match rng.below(12) {
                 0 => a + b,
                 1 => a - b,
                 2 => a * b,
@@ -130,6 +130,9 @@ fn random_elementwise_graphs_give_identical_bits_fused_and_unfused() {
                 6 => a.sigmoid(),
                 7 => a.tanh(),
                 8 => a.exp().log(),
+                // Comparisons, their masks and selects fuse too.
+                9 => g.select(a.greater(b), a, b * 0.5),
+                10 => a * b.less_equal(a).cast(DType::F32),
                 _ => (a.abs() + 0.5).sqrt() * b.relu(),
             };
             pool.push(t);
@@ -203,4 +206,154 @@ fn big_kernels_give_the_same_bits_on_one_and_two_threads() {
         .iter()
         .zip(b.to_f64_vec())
         .all(|(p, q)| p.to_bits() == q.to_bits()));
+}
+
+/// The labels of a plan's fused steps, for the plan a run with these feeds uses.
+fn fused_labels(sess: &Session, fetches: &[Tensor<'_>], feeds: &[Feed<'_>]) -> Vec<String> {
+    sess.plan_for_feeds(fetches, feeds, &[] as &[TensorId])
+        .unwrap()
+        .steps
+        .iter()
+        .filter_map(|s| s.fused.as_ref().map(|p| p.label()))
+        .collect()
+}
+
+fn same_bits(a: &Value, b: &Value) -> bool {
+    a.shape() == b.shape()
+        && a.to_f64_vec()
+            .iter()
+            .zip(b.to_f64_vec())
+            .all(|(p, q)| p.to_bits() == q.to_bits())
+}
+
+fn random_value(rng: &mut Lcg, shape: &[usize]) -> Value {
+    let n: usize = shape.iter().product();
+    Value::from(
+        ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|_| rng.float()).collect()).unwrap(),
+    )
+}
+
+#[test]
+fn matmul_bias_activation_becomes_one_kernel() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [None, Some(5)], "x");
+    let w = g.placeholder(DType::F32, [4usize, 5], "w");
+    let b = g.placeholder(DType::F32, [4usize], "b");
+    // W is stored transposed: the product reads it through strides.
+    let y = (x.matmul_t(w, false, true) + b).relu();
+    let mut rng = Lcg(11);
+    let (xv, wv, bv) = (
+        random_value(&mut rng, &[6, 5]),
+        random_value(&mut rng, &[4, 5]),
+        random_value(&mut rng, &[4]),
+    );
+    let feeds = [feed(x, &xv), feed(w, &wv), feed(b, &bv)];
+    let sess = Session::new(&g);
+    assert_eq!(
+        fused_labels(&sess, &[y], &feeds),
+        vec!["Fused[MatMul, Add, Relu]"]
+    );
+    let (f, p, nf, _) = run_both(&g, y, &feeds);
+    assert!(same_bits(&f, &p), "{f:?} vs {p:?}");
+    assert!(nf >= 1);
+    assert!(f.to_f64_vec().iter().any(|&v| v > 0.0) && f.to_f64_vec().contains(&0.0));
+}
+
+#[test]
+fn the_relu_gradient_and_the_learning_rate_fuse_into_the_matmuls() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F64, [None, Some(3)], "x");
+    let w0 = g.placeholder(DType::F64, [3usize, 4], "w0");
+    let w1 = g.placeholder(DType::F64, [4usize, 2], "w1");
+    let h = x.matmul(w0).relu();
+    let loss = h.matmul(w1).square().sum(ALL, false);
+    let grads = rill::compiler::gradients(&[loss], &[w0, w1], None).unwrap();
+    let (d0, d1) = (grads[0].unwrap() * 0.1, grads[1].unwrap());
+    let mut rng = Lcg(5);
+    let (xv, w0v, w1v) = (
+        random_value(&mut rng, &[7, 3]),
+        random_value(&mut rng, &[3, 4]),
+        random_value(&mut rng, &[4, 2]),
+    );
+    let (xv, w0v, w1v) = (
+        xv.cast(DType::F64),
+        w0v.cast(DType::F64),
+        w1v.cast(DType::F64),
+    );
+    let feeds = [feed(x, &xv), feed(w0, &w0v), feed(w1, &w1v)];
+    let sess = Session::new(&g);
+    let labels = fused_labels(&sess, &[d0, d1], &feeds);
+    assert!(
+        labels.contains(&"Fused[MatMul, Relu]".to_string()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&"Fused[MatMul, Greater, Cast, Mul]".to_string()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&"Fused[MatMul, Mul]".to_string()),
+        "{labels:?}"
+    );
+    let plain = Session::with_options(
+        &g,
+        CompileOptions {
+            fusion: false,
+            ..Default::default()
+        },
+    );
+    let a = sess.run(&[d0, d1], &feeds).unwrap();
+    let b = plain.run(&[d0, d1], &feeds).unwrap();
+    assert!(same_bits(&a[0], &b[0]) && same_bits(&a[1], &b[1]));
+}
+
+#[test]
+fn random_epilogues_of_matmuls_give_identical_bits() {
+    let mut rng = Lcg(99);
+    for case in 0..40 {
+        let g = Graph::new();
+        let x = g.placeholder(DType::F32, [None, Some(6)], "x");
+        let w = g.placeholder(DType::F32, [6usize, 5], "w");
+        let r = g.placeholder(DType::F32, [5usize], "r");
+        let c = g.placeholder(DType::F32, [None, Some(1)], "c");
+        let (ta, tb) = (rng.below(2) == 1, rng.below(2) == 1);
+        let xs: &[usize] = if ta { &[6, 8] } else { &[8, 6] };
+        let ws: &[usize] = if tb { &[5, 6] } else { &[6, 5] };
+        let x = if ta {
+            g.placeholder(DType::F32, [Some(6), None], "xt")
+        } else {
+            x
+        };
+        let w = if tb {
+            g.placeholder(DType::F32, [5usize, 6], "wt")
+        } else {
+            w
+        };
+        let mut t = x.matmul_t(w, ta, tb);
+        for _ in 0..(1 + rng.below(4)) {
+            t = match rng.below(6) {
+                0 => t + r,
+                1 => t * c,
+                2 => t.sigmoid(),
+                3 => g.select(t.greater(r), t, t * 0.1),
+                4 => t * t.greater(0.0).cast(DType::F32),
+                _ => (t - c).tanh(),
+            };
+        }
+        let (xv, wv, rv, cv) = (
+            random_value(&mut rng, xs),
+            random_value(&mut rng, ws),
+            random_value(&mut rng, &[5]),
+            random_value(&mut rng, &[8, 1]),
+        );
+        let feeds = [feed(x, &xv), feed(w, &wv), feed(r, &rv), feed(c, &cv)];
+        let sess = Session::new(&g);
+        let labels = fused_labels(&sess, &[t], &feeds);
+        assert!(
+            labels.iter().any(|l| l.starts_with("Fused[MatMul")),
+            "case {case}: {labels:?}"
+        );
+        let (f, p, _, _) = run_both(&g, t, &feeds);
+        assert!(same_bits(&f, &p), "case {case}: {f:?} vs {p:?}");
+    }
 }

@@ -210,7 +210,9 @@ fn unary<'g>(
         UnaryOp::Cos => dy.try_mul(x.try_sin()?.try_neg()?),
         UnaryOp::Tanh => dy.try_mul(scalar(y, 1.0)?.try_sub(y.try_square()?)?),
         UnaryOp::Sigmoid => dy.try_mul(y.try_mul(scalar(y, 1.0)?.try_sub(y)?)?),
-        UnaryOp::Relu => dy.try_mul(mask(x.try_greater(0.0)?, dy)?),
+        // The output's sign, as TF's ReluGrad takes it (relu(x) > 0 exactly where x > 0): then
+        // nothing but the relu reads the pre-activation, which fuses into the producer.
+        UnaryOp::Relu => dy.try_mul(mask(y.try_greater(0.0)?, dy)?),
         UnaryOp::LeakyRelu { alpha } => {
             let slope = g.try_select(x.try_greater(0.0)?, scalar(x, 1.0)?, scalar(x, alpha)?)?;
             dy.try_mul(slope)

@@ -1,18 +1,42 @@
-//! Elementwise fusion: chains and trees of float unary and binary ops (broadcasting included)
-//! become one step that reads its inputs once and writes one output, with no intermediate
-//! tensors. The fused step runs a small register program over blocks of elements, calling the
-//! same scalar definitions as the unfused kernels, so fusion never changes the arithmetic.
+//! Elementwise fusion: chains and trees of float elementwise ops (arithmetic, comparisons,
+//! casts of their masks, selects; broadcasting included) become one step that reads its inputs
+//! once and writes one output, with no intermediate tensors. The fused step runs a small
+//! register program over blocks of elements, calling the same scalar definitions as the
+//! unfused kernels, so fusion never changes the arithmetic.
+//!
+//! Then a 2-D float MatMul whose only reader is such a program (or a single elementwise op),
+//! with the product as a full-size operand, takes the program as its epilogue: MatMul + bias +
+//! activation (and the ReLU-gradient mask, the learning-rate scale) run as one kernel that
+//! applies the program to the product in place.
 
 use crate::plan::{Plan, Step};
-use rill_graph::{BinaryOp, Op, UnaryOp};
+use rill_graph::{BinaryOp, CompareOp, DType, Op, UnaryOp};
 use std::sync::Arc;
 
 /// One instruction: its operands are registers; registers `0..inputs` hold the step's inputs
-/// and instruction `k` writes register `inputs + k`.
+/// and instruction `k` writes register `inputs + k`. Masks (comparison results, bool inputs)
+/// are held as 1 and 0 in the float registers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Instr {
     Unary(UnaryOp, usize),
     Binary(BinaryOp, usize, usize),
+    /// 1 where the comparison holds, else 0.
+    Compare(CompareOp, usize, usize),
+    /// A cast of a mask (or of a float to its own type): the register's value.
+    Cast(usize),
+    /// The second operand where the first (a mask) is nonzero, else the third.
+    Select(usize, usize, usize),
+}
+
+/// What a fused step computes before its program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Head {
+    /// Register 0 is the product of the step's first two inputs; the program's other inputs
+    /// are the step's inputs after those two.
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
 }
 
 /// The program of a fused step; its result is the last register.
@@ -22,77 +46,83 @@ pub struct FusedProgram {
     pub instrs: Vec<Instr>,
     /// The names of the fused nodes, in program order (for DOT dumps and summaries).
     pub nodes: Vec<String>,
+    /// The op whose result is register 0, if the program is an epilogue.
+    pub head: Option<Head>,
 }
 
 impl FusedProgram {
-    /// `Fused[Mul, Sub, Sigmoid]`: what the step contains, for DOT and summaries.
+    /// `Fused[MatMul, Add, Relu]`: what the step contains, for DOT and summaries.
     pub fn label(&self) -> String {
-        let ops: Vec<&str> = self
-            .instrs
-            .iter()
-            .map(|i| match i {
-                Instr::Unary(u, _) => u.type_name(),
-                Instr::Binary(b, _, _) => b.type_name(),
-            })
-            .collect();
+        let mut ops: Vec<&str> = Vec::with_capacity(self.instrs.len() + 1);
+        if let Some(Head::MatMul { .. }) = self.head {
+            ops.push("MatMul");
+        }
+        ops.extend(self.instrs.iter().map(|i| match i {
+            Instr::Unary(u, _) => u.type_name(),
+            Instr::Binary(b, _, _) => b.type_name(),
+            Instr::Compare(c, _, _) => c.type_name(),
+            Instr::Cast(_) => "Cast",
+            Instr::Select(..) => "Select",
+        }));
         format!("Fused[{}]", ops.join(", "))
     }
 }
 
-/// Whether a step can join a fused group.
-fn fusible(step: &Step) -> bool {
-    step.fused.is_none()
-        && step.dtype.is_float()
-        && match step.op {
-            Op::Unary(_) => true,
-            // Integer-only concerns (division by zero) do not arise for floats.
-            Op::Binary(_) => true,
-            _ => false,
-        }
+/// The float type a step computes in, if it can join a fused group. `slot_dtype` gives the
+/// dtypes of its inputs.
+fn element_type(step: &Step, slot_dtype: &[DType]) -> Option<DType> {
+    if step.fused.is_some() {
+        return None;
+    }
+    let input = |i: usize| slot_dtype[step.inputs[i]];
+    let float = |t: DType| t.is_float().then_some(t);
+    match step.op {
+        // Integer-only concerns (division by zero) do not arise for floats.
+        Op::Unary(_) | Op::Binary(_) => float(step.dtype),
+        Op::Compare(_) => float(input(0)).filter(|&t| input(1) == t),
+        Op::Cast { to } => match input(0) {
+            DType::Bool => float(to),
+            from if from == to => float(to),
+            _ => None,
+        },
+        Op::Select => float(step.dtype).filter(|_| input(0) == DType::Bool),
+        _ => None,
+    }
 }
 
-/// Fuses the plan's elementwise groups in place. Returns the number of steps removed.
+/// Fuses the plan's elementwise groups in place, then gives matmuls their epilogues. Returns
+/// the number of steps removed.
 pub fn fuse(plan: &mut Plan) -> usize {
     let n = plan.steps.len();
-    // Who reads each slot, and is it fetched?
-    let mut readers = vec![0usize; plan.num_slots];
+    let mut slot_dtype = vec![DType::F32; plan.num_slots];
+    for f in &plan.feeds {
+        slot_dtype[f.slot] = f.dtype;
+    }
     for step in &plan.steps {
-        for &s in &step.inputs {
-            readers[s] += 1;
+        if let Some(d) = slot_dtype.get_mut(step.output) {
+            *d = step.dtype;
         }
     }
-    let mut pinned = vec![false; plan.num_slots];
-    for &f in &plan.fetches {
-        pinned[f] = true;
-    }
-    let mut producer = vec![usize::MAX; plan.num_slots];
-    for (k, step) in plan.steps.iter().enumerate() {
-        // Steps without output (NoOp) have no slot.
-        if let Some(p) = producer.get_mut(step.output) {
-            *p = k;
-        }
-    }
-    // Group each fusible step with the fusible producers only it reads (same dtype, not
+    let usage = Usage::of(plan);
+    let elem: Vec<Option<DType>> = plan
+        .steps
+        .iter()
+        .map(|s| element_type(s, &slot_dtype))
+        .collect();
+    // Group each fusible step with the fusible producers only it reads (same element type, not
     // fetched): trees rooted at their last step.
-    let mut group_of: Vec<usize> = (0..n).collect();
     let mut merged_into: Vec<Option<usize>> = vec![None; n];
     for k in 0..n {
-        if !fusible(&plan.steps[k]) {
-            continue;
-        }
+        let Some(t) = elem[k] else { continue };
         for &s in &plan.steps[k].inputs {
-            let p = producer[s];
-            if p != usize::MAX
-                && readers[s] == 1
-                && !pinned[s]
-                && fusible(&plan.steps[p])
-                && plan.steps[p].dtype == plan.steps[k].dtype
-            {
+            let p = usage.producer[s];
+            if p != usize::MAX && usage.single_reader(s) && elem[p] == Some(t) {
                 merged_into[p] = Some(k);
             }
         }
     }
     // The root of each step's group: follow merged_into to the end.
+    let mut group_of: Vec<usize> = (0..n).collect();
     for k in (0..n).rev() {
         if let Some(parent) = merged_into[k] {
             group_of[k] = group_of[parent];
@@ -102,36 +132,189 @@ pub fn fuse(plan: &mut Plan) -> usize {
     for k in 0..n {
         members[group_of[k]].push(k);
     }
-    let mut removed = 0;
     let mut keep = vec![true; n];
     for (root, group) in members.iter().enumerate() {
-        if group.len() < 2 {
+        // A group's result is a float tensor: a comparison cannot end one.
+        if group.len() < 2 || plan.steps[root].dtype == DType::Bool {
             continue;
         }
-        let program = build_program(plan, group);
-        let (inputs, program) = program;
+        let (inputs, program) = build_program(plan, group);
         for &m in group.iter().filter(|&&m| m != root) {
             keep[m] = false;
-            removed += 1;
         }
         let step = &mut plan.steps[root];
         step.inputs = inputs;
         step.fused = Some(Arc::new(program));
     }
+    let removed = retain(plan, &keep);
+    removed + fuse_matmul_epilogues(plan, &slot_dtype)
+}
+
+/// Readers and producers of the plan's slots.
+struct Usage {
+    readers: Vec<usize>,
+    fetched: Vec<bool>,
+    producer: Vec<usize>,
+}
+
+impl Usage {
+    fn of(plan: &Plan) -> Usage {
+        let mut readers = vec![0usize; plan.num_slots];
+        for step in &plan.steps {
+            for &s in &step.inputs {
+                readers[s] += 1;
+            }
+        }
+        let mut fetched = vec![false; plan.num_slots];
+        for &f in &plan.fetches {
+            fetched[f] = true;
+        }
+        let mut producer = vec![usize::MAX; plan.num_slots];
+        for (k, step) in plan.steps.iter().enumerate() {
+            // Steps without output (NoOp) have no slot.
+            if let Some(p) = producer.get_mut(step.output) {
+                *p = k;
+            }
+        }
+        Usage {
+            readers,
+            fetched,
+            producer,
+        }
+    }
+
+    /// Read by exactly one step (once) and not fetched: its value can live inside that step.
+    fn single_reader(&self, slot: usize) -> bool {
+        self.readers[slot] == 1 && !self.fetched[slot]
+    }
+}
+
+fn retain(plan: &mut Plan, keep: &[bool]) -> usize {
     let mut k = 0;
     plan.steps.retain(|_| {
         k += 1;
         keep[k - 1]
     });
-    removed
+    keep.iter().filter(|&&x| !x).count()
+}
+
+/// Gives each 2-D float MatMul read only by a fused step (or a single float elementwise op),
+/// as a full-size operand of the same shape, that step's program as an epilogue.
+fn fuse_matmul_epilogues(plan: &mut Plan, slot_dtype: &[DType]) -> usize {
+    let usage = Usage::of(plan);
+    let n = plan.steps.len();
+    let mut keep = vec![true; n];
+    for k in 0..n {
+        let consumer = &plan.steps[k];
+        let (operands, program) = match &consumer.fused {
+            Some(p) if p.head.is_none() => (consumer.inputs.clone(), (**p).clone()),
+            Some(_) => continue,
+            None => match single_op_program(consumer, slot_dtype) {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        // The product must be an operand of the output's own shape, read by nothing else.
+        let Some(pos) = operands.iter().position(|&s| {
+            let p = usage.producer[s];
+            p != usize::MAX
+                && keep[p]
+                && usage.single_reader(s)
+                && is_plain_matmul(&plan.steps[p], consumer)
+        }) else {
+            continue;
+        };
+        let p = usage.producer[operands[pos]];
+        let Op::MatMul {
+            transpose_a,
+            transpose_b,
+        } = plan.steps[p].op
+        else {
+            unreachable!("is_plain_matmul checked the op")
+        };
+        let mut inputs = plan.steps[p].inputs.clone();
+        inputs.extend(
+            operands
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != pos)
+                .map(|(_, &s)| s),
+        );
+        let mut nodes = vec![plan.steps[p].name.clone()];
+        nodes.extend(program.nodes.iter().cloned());
+        let program = FusedProgram {
+            nodes,
+            head: Some(Head::MatMul {
+                transpose_a,
+                transpose_b,
+            }),
+            ..with_first_register(program, pos)
+        };
+        let consumer = &mut plan.steps[k];
+        consumer.inputs = inputs;
+        consumer.fused = Some(Arc::new(program));
+        keep[p] = false;
+    }
+    retain(plan, &keep)
+}
+
+/// A matmul of two 2-D float matrices whose product has `consumer`'s shape and dtype.
+fn is_plain_matmul(step: &Step, consumer: &Step) -> bool {
+    matches!(step.op, Op::MatMul { .. })
+        && step.fused.is_none()
+        && step.dtype.is_float()
+        && step.dtype == consumer.dtype
+        && step.shape.rank() == 2
+        && step.shape.to_known().is_some()
+        && step.shape == consumer.shape
+}
+
+/// The input slots and one-instruction program of a lone float elementwise step.
+fn single_op_program(step: &Step, slot_dtype: &[DType]) -> Option<(Vec<usize>, FusedProgram)> {
+    if element_type(step, slot_dtype).is_none() || step.dtype == DType::Bool {
+        return None;
+    }
+    Some(build_program_of(std::slice::from_ref(step)))
+}
+
+/// The same program with input register `pos` moved to register 0 (the others keep their
+/// order after it).
+fn with_first_register(program: FusedProgram, pos: usize) -> FusedProgram {
+    let map = |r: usize| {
+        if r == pos {
+            0
+        } else if r < pos {
+            r + 1
+        } else {
+            r
+        }
+    };
+    let instrs = program
+        .instrs
+        .iter()
+        .map(|i| match *i {
+            Instr::Unary(u, a) => Instr::Unary(u, map(a)),
+            Instr::Binary(b, x, y) => Instr::Binary(b, map(x), map(y)),
+            Instr::Compare(c, x, y) => Instr::Compare(c, map(x), map(y)),
+            Instr::Cast(a) => Instr::Cast(map(a)),
+            Instr::Select(c, x, y) => Instr::Select(map(c), map(x), map(y)),
+        })
+        .collect();
+    FusedProgram { instrs, ..program }
 }
 
 /// The external input slots and the program of a group (member step indices, in plan order).
 fn build_program(plan: &Plan, group: &[usize]) -> (Vec<usize>, FusedProgram) {
-    let inside: Vec<usize> = group.iter().map(|&m| plan.steps[m].output).collect();
+    let steps: Vec<Step> = group.iter().map(|&m| plan.steps[m].clone()).collect();
+    build_program_of(&steps)
+}
+
+/// The external input slots and the program of steps in plan order, the last one the result.
+fn build_program_of(steps: &[Step]) -> (Vec<usize>, FusedProgram) {
+    let inside: Vec<usize> = steps.iter().map(|s| s.output).collect();
     let mut inputs: Vec<usize> = Vec::new();
-    for &m in group {
-        for &s in &plan.steps[m].inputs {
+    for step in steps {
+        for &s in &step.inputs {
             if !inside.contains(&s) && !inputs.contains(&s) {
                 inputs.push(s);
             }
@@ -150,14 +333,16 @@ fn build_program(plan: &Plan, group: &[usize]) -> (Vec<usize>, FusedProgram) {
         }
     };
     let mut done: Vec<usize> = Vec::new();
-    let mut instrs = Vec::with_capacity(group.len());
-    let mut nodes = Vec::with_capacity(group.len());
-    for &m in group {
-        let step = &plan.steps[m];
+    let mut instrs = Vec::with_capacity(steps.len());
+    let mut nodes = Vec::with_capacity(steps.len());
+    for step in steps {
         let r = |i: usize| reg_of(step.inputs[i], &done);
         instrs.push(match step.op {
             Op::Unary(u) => Instr::Unary(u, r(0)),
             Op::Binary(b) => Instr::Binary(b, r(0), r(1)),
+            Op::Compare(c) => Instr::Compare(c, r(0), r(1)),
+            Op::Cast { .. } => Instr::Cast(r(0)),
+            Op::Select => Instr::Select(r(0), r(1), r(2)),
             _ => unreachable!("only fusible steps are grouped"),
         });
         nodes.push(step.name.clone());
@@ -170,6 +355,7 @@ fn build_program(plan: &Plan, group: &[usize]) -> (Vec<usize>, FusedProgram) {
             inputs: n_inputs,
             instrs,
             nodes,
+            head: None,
         },
     )
 }

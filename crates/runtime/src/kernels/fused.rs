@@ -7,8 +7,9 @@ use super::{KResult, OutBuf};
 use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
-use rill_compiler::passes::fusion::{FusedProgram, Instr};
-use rill_graph::{BinaryOp, UnaryOp, Value};
+use rill_compiler::passes::fusion::{FusedProgram, Head, Instr};
+use rill_graph::{BinaryOp, CompareOp, UnaryOp, Value};
+use smallvec::SmallVec;
 
 /// Elements per block: the registers of a block stay in L1.
 const BLOCK: usize = 512;
@@ -22,7 +23,8 @@ pub fn run(
     parallel: &Parallel,
     out: &mut OutBuf,
 ) -> KResult {
-    match inputs.first() {
+    // The float type: the first float input's (masks are bool).
+    match inputs.iter().find(|v| v.dtype() != rill_graph::DType::Bool) {
         Some(Value::F32(_)) => Ok(Value::F32(typed::<f32>(program, inputs, parallel, out)?)),
         Some(Value::F64(_)) => Ok(Value::F64(typed::<f64>(program, inputs, parallel, out)?)),
         other => Err(format!(
@@ -32,12 +34,36 @@ pub fn run(
     }
 }
 
+/// Where an operand's elements come from.
+enum Data<'a, T> {
+    Float(&'a [T]),
+    /// A bool mask, read as 1 and 0.
+    Mask(&'a [bool]),
+    /// The output itself (the product a matmul head wrote), read before it is overwritten.
+    Output,
+}
+
 /// An input as the block loop reads it.
 struct Operand<'a, T> {
-    data: &'a [T],
+    data: Data<'a, T>,
     pattern: Pattern,
     /// Row: the row length; Column: the output elements per input element.
     period: usize,
+}
+
+/// An input viewed for the kernel: floats of the kernel's type or a mask.
+enum View<'a, T> {
+    Float(ArrayViewD<'a, T>),
+    Mask(ArrayViewD<'a, bool>),
+}
+
+impl<T> View<'_, T> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            View::Float(a) => a.shape(),
+            View::Mask(a) => a.shape(),
+        }
+    }
 }
 
 fn typed<T: Real>(
@@ -46,53 +72,115 @@ fn typed<T: Real>(
     parallel: &Parallel,
     buf: &mut OutBuf,
 ) -> Result<ArrayD<T>, String> {
-    let arrays: Vec<ArrayViewD<'_, T>> = inputs
-        .iter()
-        .map(|v| T::view(v).ok_or_else(|| format!("mixed dtypes in a fused kernel: {}", v.dtype())))
-        .collect::<Result<_, _>>()?;
-    let mut shape: Vec<usize> = Vec::new();
-    for a in &arrays {
-        shape = broadcast_shape(&shape, a.shape())?;
+    let mut out: Vec<T> = buf.vec(0);
+    // A matmul head writes its product into the output first; the program then reads it as
+    // its register 0 and overwrites it block by block.
+    let (head, rest) = match program.head {
+        Some(Head::MatMul {
+            transpose_a,
+            transpose_b,
+        }) => {
+            let (Some(a), Some(b)) = (T::array(inputs[0]), T::array(inputs[1])) else {
+                return Err("mixed dtypes in a fused matmul".to_string());
+            };
+            (Some((a, b, transpose_a, transpose_b)), &inputs[2..])
+        }
+        None => (None, inputs),
+    };
+    let mut views: SmallVec<[View<'_, T>; 6]> = SmallVec::new();
+    for v in rest {
+        views.push(match (T::view(v), v) {
+            (Some(a), _) => View::Float(a),
+            (None, Value::Bool(m)) => View::Mask(m.view()),
+            (None, other) => {
+                return Err(format!("mixed dtypes in a fused kernel: {}", other.dtype()))
+            }
+        });
+    }
+    let mut shape: SmallVec<[usize; 6]> = SmallVec::new();
+    if let Some((a, b, ta, tb)) = head {
+        let (m, n) = super::matmul::product_shape(a, b, ta, tb)?;
+        super::matmul::gemm_into(a, b, ta, tb, parallel, &mut out)?;
+        shape.extend([m, n]);
+    }
+    let product_len = out.len();
+    for v in &views {
+        shape = SmallVec::from_vec(broadcast_shape(&shape, v.shape())?);
     }
     let n: usize = shape.iter().product();
+    if head.is_some() && n != product_len {
+        return Err(format!(
+            "the matmul's product has {product_len} elements but the fused output {shape:?} has {n}"
+        ));
+    }
     // Inputs in an uncommon layout are broadcast into a full copy first.
-    let mut owned: Vec<Vec<T>> = Vec::new();
-    let mut plans: Vec<(Option<usize>, Pattern, usize)> = Vec::with_capacity(arrays.len());
-    for a in &arrays {
-        let fast = a
-            .as_slice()
-            .and_then(|xs| pattern(a.shape(), xs.len(), &shape, n));
+    let mut owned: SmallVec<[Vec<T>; 2]> = SmallVec::new();
+    let mut plans: SmallVec<[(Option<usize>, Pattern, usize); 6]> = SmallVec::new();
+    let fast_pattern = |len: usize, s: &[usize]| {
+        pattern(s, len, &shape, n).map(|p| {
+            let period = match p {
+                Pattern::Row => len,
+                Pattern::Column => n / len.max(1),
+                _ => 1,
+            };
+            (p, period)
+        })
+    };
+    for v in &views {
+        let fast = match v {
+            View::Float(a) => a
+                .as_slice()
+                .and_then(|xs| fast_pattern(xs.len(), a.shape())),
+            View::Mask(a) => a
+                .as_slice()
+                .and_then(|xs| fast_pattern(xs.len(), a.shape())),
+        };
         match fast {
-            Some(p) => {
-                let period = match p {
-                    Pattern::Row => a.len(),
-                    Pattern::Column => n / a.len().max(1),
-                    _ => 1,
-                };
-                plans.push((None, p, period));
-            }
+            Some((p, period)) => plans.push((None, p, period)),
             None => {
-                let view = a
-                    .broadcast(IxDyn(&shape))
-                    .ok_or_else(|| format!("Incompatible shapes: {:?} vs. {shape:?}", a.shape()))?;
-                owned.push(view.iter().copied().collect());
+                let bad = || format!("Incompatible shapes: {:?} vs. {shape:?}", v.shape());
+                let full: Vec<T> = match v {
+                    View::Float(a) => a
+                        .broadcast(IxDyn(&shape))
+                        .ok_or_else(bad)?
+                        .iter()
+                        .copied()
+                        .collect(),
+                    View::Mask(a) => a
+                        .broadcast(IxDyn(&shape))
+                        .ok_or_else(bad)?
+                        .iter()
+                        .map(|&b| mask_value(b))
+                        .collect(),
+                };
+                owned.push(full);
                 plans.push((Some(owned.len() - 1), Pattern::Full, 1));
             }
         }
     }
-    let operands: Vec<Operand<'_, T>> = arrays
-        .iter()
-        .zip(&plans)
-        .map(|(a, &(copy, pattern, period))| Operand {
-            data: match copy {
-                Some(i) => &owned[i],
-                None => a.as_slice().expect("contiguous"),
-            },
+    let mut operands: SmallVec<[Operand<'_, T>; 6]> = SmallVec::new();
+    if head.is_some() {
+        operands.push(Operand {
+            data: Data::Output,
+            pattern: Pattern::Full,
+            period: 1,
+        });
+    }
+    for (v, &(copy, pattern, period)) in views.iter().zip(&plans) {
+        let data = match (copy, v) {
+            (Some(i), _) => Data::Float(&owned[i][..]),
+            (None, View::Float(a)) => Data::Float(a.as_slice().expect("contiguous")),
+            (None, View::Mask(a)) => Data::Mask(a.as_slice().expect("contiguous")),
+        };
+        operands.push(Operand {
+            data,
             pattern,
             period,
-        })
-        .collect();
-    let mut out: Vec<T> = buf.filled(n, <T as scalar::Num>::zero());
+        });
+    }
+    if head.is_none() {
+        out.resize(n, <T as scalar::Num>::zero());
+    }
     if n >= PARALLEL_ELEMENTS && parallel.threads() > 1 {
         // Each piece runs the same blocks it would run alone: results do not depend on the split.
         let piece = (n / parallel.threads()).div_ceil(BLOCK) * BLOCK;
@@ -107,6 +195,16 @@ fn typed<T: Real>(
     ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
 }
 
+/// A mask element as a register value.
+#[inline(always)]
+fn mask_value<T: Real>(b: bool) -> T {
+    if b {
+        <T as scalar::Num>::one()
+    } else {
+        <T as scalar::Num>::zero()
+    }
+}
+
 /// Evaluates the program for output elements `start..start + out.len()`, block by block.
 fn eval_range<T: Real>(
     program: &FusedProgram,
@@ -118,44 +216,72 @@ fn eval_range<T: Real>(
     // Registers as long as a block, or as the whole range when it is shorter (small tensors
     // through long chains need no megabytes of registers).
     let block = BLOCK.min(out.len()).max(1);
-    let mut bank = vec![<T as scalar::Num>::zero(); regs * block];
-    for (b, chunk) in out.chunks_mut(block).enumerate() {
-        let len = chunk.len();
-        let at = start + b * block;
-        for (i, op) in operands.iter().enumerate() {
-            load(op, at, &mut bank[i * block..i * block + len]);
-        }
-        for (k, instr) in program.instrs.iter().enumerate() {
-            let dst = program.inputs + k;
-            // Split the bank so the destination can be written while sources are read.
-            let (before, rest) = bank.split_at_mut(dst * block);
-            let d = &mut rest[..len];
-            match *instr {
-                Instr::Unary(op, a) => unary(op, &before[a * block..a * block + len], d),
-                Instr::Binary(op, a, b) => binary(
-                    op,
-                    &before[a * block..a * block + len],
-                    &before[b * block..b * block + len],
-                    d,
-                ),
+    with_bank::<T, _>(regs * block, |bank| {
+        for (b, chunk) in out.chunks_mut(block).enumerate() {
+            let len = chunk.len();
+            let at = start + b * block;
+            for (i, op) in operands.iter().enumerate() {
+                let dst = &mut bank[i * block..i * block + len];
+                match op.data {
+                    Data::Float(xs) => load(xs, op, at, dst, |x| x),
+                    Data::Mask(ms) => load(ms, op, at, dst, mask_value),
+                    Data::Output => dst.copy_from_slice(chunk),
+                }
             }
+            for (k, instr) in program.instrs.iter().enumerate() {
+                let dst = program.inputs + k;
+                // Split the bank so the destination can be written while sources are read.
+                let (before, rest) = bank.split_at_mut(dst * block);
+                let d = &mut rest[..len];
+                let src = |r: usize| &before[r * block..r * block + len];
+                match *instr {
+                    Instr::Unary(op, a) => unary(op, src(a), d),
+                    Instr::Binary(op, a, b) => binary(op, src(a), src(b), d),
+                    Instr::Compare(op, a, b) => compare(op, src(a), src(b), d),
+                    Instr::Cast(a) => d.copy_from_slice(src(a)),
+                    Instr::Select(c, a, b) => {
+                        let zero = <T as scalar::Num>::zero();
+                        for (((d, &c), &x), &y) in d.iter_mut().zip(src(c)).zip(src(a)).zip(src(b))
+                        {
+                            *d = if c != zero { x } else { y };
+                        }
+                    }
+                }
+            }
+            let last = (regs - 1) * block;
+            chunk.copy_from_slice(&bank[last..last + len]);
         }
-        let last = (regs - 1) * block;
-        chunk.copy_from_slice(&bank[last..last + len]);
-    }
+    });
+}
+
+/// Runs `f` with a register bank of `len` elements: this thread's, kept between calls, so a
+/// fused step allocates nothing once warm.
+fn with_bank<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    T::with_scratch(len, f)
 }
 
 /// Copies the operand's elements for output positions `start..start + dst.len()`.
-fn load<T: Copy>(op: &Operand<'_, T>, start: usize, dst: &mut [T]) {
+fn load<S: Copy, T: Copy>(
+    data: &[S],
+    op: &Operand<'_, T>,
+    start: usize,
+    dst: &mut [T],
+    conv: impl Fn(S) -> T,
+) {
+    let copy = |dst: &mut [T], src: &[S]| {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = conv(s);
+        }
+    };
     match op.pattern {
-        Pattern::Full => dst.copy_from_slice(&op.data[start..start + dst.len()]),
-        Pattern::Scalar => dst.fill(op.data[0]),
+        Pattern::Full => copy(dst, &data[start..start + dst.len()]),
+        Pattern::Scalar => dst.fill(conv(data[0])),
         // Runs of consecutive elements, copied or filled whole rather than indexed one by one.
         Pattern::Row => {
             let (r, mut pos, mut j) = (op.period, start % op.period, 0);
             while j < dst.len() {
                 let take = (r - pos).min(dst.len() - j);
-                dst[j..j + take].copy_from_slice(&op.data[pos..pos + take]);
+                copy(&mut dst[j..j + take], &data[pos..pos + take]);
                 j += take;
                 pos = 0;
             }
@@ -165,12 +291,31 @@ fn load<T: Copy>(op: &Operand<'_, T>, start: usize, dst: &mut [T]) {
             let (mut idx, mut off, mut j) = (start / q, start % q, 0);
             while j < dst.len() {
                 let take = (q - off).min(dst.len() - j);
-                dst[j..j + take].fill(op.data[idx]);
+                dst[j..j + take].fill(conv(data[idx]));
                 j += take;
                 idx += 1;
                 off = 0;
             }
         }
+    }
+}
+
+fn compare<T: Real>(op: CompareOp, a: &[T], b: &[T], d: &mut [T]) {
+    use CompareOp as C;
+    macro_rules! each {
+        ($op:expr) => {
+            for ((d, &x), &y) in d.iter_mut().zip(a).zip(b) {
+                *d = mask_value(scalar::compare($op, x, y));
+            }
+        };
+    }
+    match op {
+        C::Equal => each!(C::Equal),
+        C::NotEqual => each!(C::NotEqual),
+        C::Less => each!(C::Less),
+        C::LessEqual => each!(C::LessEqual),
+        C::Greater => each!(C::Greater),
+        C::GreaterEqual => each!(C::GreaterEqual),
     }
 }
 

@@ -60,18 +60,48 @@ fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
     parallel: &Parallel,
     buf: &mut OutBuf,
 ) -> Result<ArrayD<T>, String> {
+    let (m, n) = product_shape(a, b, ta, tb)?;
+    let mut out = buf.vec(m * n);
+    gemm_into(a, b, ta, tb, parallel, &mut out)?;
+    Ok(super::array(&[m, n], out))
+}
+
+/// The `[m, n]` of a 2-D product, or TF's error when the inner dimensions differ.
+pub(super) fn product_shape<T>(
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    ta: bool,
+    tb: bool,
+) -> Result<(usize, usize), String> {
     let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() != 2 || sb.len() != 2 {
+        return Err(format!("MatMul needs rank 2 here, got {sa:?} and {sb:?}"));
+    }
     let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
     let (k2, n) = if tb { (sb[1], sb[0]) } else { (sb[0], sb[1]) };
     if k != k2 {
         return Err(format!("Matrix size-incompatible: In[0]: {sa:?}, In[1]: {sb:?} (inner dimensions {k} and {k2})"));
     }
+    Ok((m, n))
+}
+
+/// Writes the product of two 2-D float matrices into `out` (cleared first), row-major.
+pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    ta: bool,
+    tb: bool,
+    parallel: &Parallel,
+    out: &mut Vec<T>,
+) -> Result<(), String> {
+    let (m, n) = product_shape(a, b, ta, tb)?;
+    let k = if ta { a.shape()[0] } else { a.shape()[1] };
+    out.clear();
     if m == 0 || n == 0 || k == 0 {
-        return Ok(super::array(&[m, n], buf.filled(m * n, T::zero())));
+        out.resize(m * n, T::zero());
+        return Ok(());
     }
-    // gemm overwrites every element of the output (it does not read it), so the storage is
-    // handed over uninitialised and its length set once the product is written.
-    let mut out: Vec<T> = buf.vec(m * n);
+    out.reserve_exact(m * n);
     // Element strides of the operands as stored; a transpose swaps row and column strides.
     let (ars, acs) = (a.strides()[0], a.strides()[1]);
     let (brs, bcs) = (b.strides()[0], b.strides()[1]);
@@ -84,14 +114,17 @@ fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
     } else {
         gemm::Parallelism::None
     };
+    // gemm overwrites every element of the output (it does not read it), so the storage is
+    // handed over uninitialised and its length set once the product is written.
     let (a_ptr, b_ptr, out_ptr) = (
         SendPtr(a.as_ptr()),
         SendPtr(b.as_ptr()),
         SendMutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()),
     );
-    // SAFETY: the pointers and strides describe `a`, `b` and `out` exactly as ndarray lays them
-    // out (m x k, k x n and m x n elements, bounds checked above); `out` is not aliased, and
-    // the closure runs to completion before this function returns.
+    // SAFETY: the pointers and strides describe `a` and `b` exactly as ndarray lays them out
+    // (m x k and k x n elements, bounds checked above) and `out`'s capacity holds m x n
+    // row-major elements; `out` is not aliased, and the closure runs to completion before this
+    // function returns.
     let product = move || unsafe {
         let (a_ptr, b_ptr, out_ptr) = (a_ptr, b_ptr, out_ptr);
         gemm::gemm(
@@ -123,7 +156,7 @@ fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
     }
     // SAFETY: gemm wrote all m * n elements (k > 0, dst not read), within the capacity.
     unsafe { out.set_len(m * n) };
-    Ok(super::array(&[m, n], out))
+    Ok(())
 }
 
 fn matrix<T>(a: ArrayView2<'_, T>, transpose: bool) -> ArrayView2<'_, T> {

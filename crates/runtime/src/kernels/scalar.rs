@@ -1,8 +1,10 @@
 //! The one scalar definition of every elementwise op. Plain kernels and fused kernels both call
 //! these, so fusing ops can never change the arithmetic.
 
+use ndarray::ArrayD;
 use num_traits::Float;
-use rill_graph::{BinaryOp, CompareOp, Element, UnaryOp};
+use rill_graph::{BinaryOp, CompareOp, Element, UnaryOp, Value};
+use std::cell::RefCell;
 
 /// Numbers the arithmetic ops take: floats and integers.
 pub trait Num: Element + PartialOrd {
@@ -74,21 +76,47 @@ int_num!(i32, i64);
 pub trait Real: Num + Float {
     /// `e^x`, in a form the compiler can vectorise (no call into libm for f32).
     fn exp_vec(self) -> Self;
+    /// The array inside a value of this type.
+    fn array(v: &Value) -> Option<&ArrayD<Self>>;
+    /// Runs `f` with `len` scratch elements: this thread's, kept between calls, so kernels
+    /// that need room for intermediates allocate nothing once warm. Not reentrant: `f` must
+    /// not call it again (a nested call gets fresh storage).
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 }
 
-impl Real for f32 {
-    #[inline(always)]
-    fn exp_vec(self) -> f32 {
-        exp_f32(self)
-    }
+macro_rules! real {
+    ($t:ty, $variant:ident, $exp:expr) => {
+        impl Real for $t {
+            #[inline(always)]
+            fn exp_vec(self) -> $t {
+                ($exp)(self)
+            }
+            fn array(v: &Value) -> Option<&ArrayD<$t>> {
+                match v {
+                    Value::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [$t]) -> R) -> R {
+                thread_local! {
+                    static SCRATCH: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                }
+                SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut v) => {
+                        if v.len() < len {
+                            v.resize(len, 0.0);
+                        }
+                        f(&mut v[..len])
+                    }
+                    Err(_) => f(&mut vec![0.0; len]),
+                })
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    #[inline(always)]
-    fn exp_vec(self) -> f64 {
-        self.exp()
-    }
-}
+real!(f32, F32, exp_f32);
+real!(f64, F64, f64::exp);
 
 /// `e^x` for f32 without branches or calls, so loops over it vectorise: Cephes' `expf`
 /// (range reduction by ln 2, degree-6 polynomial, exponent by bit assembly), within 1 ulp of
