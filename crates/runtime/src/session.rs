@@ -33,11 +33,14 @@ struct CachedPlan {
     workspaces: Mutex<Vec<Workspace>>,
     /// Not specialised to feed shapes (a request past `MAX_SPECIALISATIONS`).
     shared_by_all_shapes: bool,
+    /// Runs inside the session's pool (it has kernels big enough to split).
+    in_pool: bool,
 }
 
 impl CachedPlan {
     fn new(plan: Arc<Plan>, shared_by_all_shapes: bool) -> CachedPlan {
         CachedPlan {
+            in_pool: crate::kernels::uses_pool(&plan),
             plan,
             workspaces: Mutex::new(Vec::new()),
             shared_by_all_shapes,
@@ -215,7 +218,14 @@ impl Session {
             parallel: &self.parallel,
         };
         let mut ws = cached.take_workspace();
-        let result = self.executor.execute(plan, &values, &ctx, &mut ws);
+        // A plan with big kernels runs on a pool thread: the pool's other threads join its
+        // kernels, and none of them spins for work beside a thread running small steps.
+        let mut execute = || self.executor.execute(plan, &values, &ctx, &mut ws);
+        let result = if cached.in_pool {
+            self.parallel.run(execute)
+        } else {
+            execute()
+        };
         cached.put_workspace(ws);
         result
     }

@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 const BLOCK: usize = 512;
 
 /// Outputs of at least this many elements are split across the session's pool.
-const PARALLEL_ELEMENTS: usize = 1 << 16;
+pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 16;
 
 pub fn run(
     program: &FusedProgram,

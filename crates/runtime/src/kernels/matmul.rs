@@ -6,6 +6,7 @@ use crate::parallel::Parallel;
 use ndarray::{
     linalg::general_mat_mul, Array2, ArrayD, ArrayView2, Axis, Ix2, IxDyn, LinalgScalar,
 };
+use rayon::prelude::*;
 use rill_graph::{Element, Value};
 
 pub fn matmul(
@@ -46,9 +47,20 @@ struct SendMutPtr<T>(*mut T);
 // SAFETY: see above; the pointees are read (SendPtr) or written by gemm alone (SendMutPtr).
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Send for SendMutPtr<T> {}
+// SAFETY: shared by the panels of one product, which read the operands and write disjoint
+// parts of the output (see `gemm_into`).
+unsafe impl<T> Sync for SendPtr<T> {}
+unsafe impl<T> Sync for SendMutPtr<T> {}
 
-/// Products of at least this many multiply-adds are split across the rayon pool.
-const PARALLEL_FLOPS: usize = 1 << 21;
+/// Products of at least this many multiply-adds are cut into panels split across the pool.
+pub(crate) const PARALLEL_FLOPS: usize = 1 << 21;
+
+/// Panels of a big product: enough for the pool to balance, few enough that each packs its
+/// operands once (fixed, so results do not depend on the thread count).
+const PANELS: usize = 4;
+
+/// The narrowest panel, in rows or columns.
+const MIN_PANEL: usize = 32;
 
 /// A 2-D float product with the `gemm` crate (AVX-512 / AVX2 / portable, chosen at run time):
 /// transposes are strides, so no operand is copied.
@@ -107,13 +119,6 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     let (brs, bcs) = (b.strides()[0], b.strides()[1]);
     let (lhs_rs, lhs_cs) = if ta { (acs, ars) } else { (ars, acs) };
     let (rhs_rs, rhs_cs) = if tb { (bcs, brs) } else { (brs, bcs) };
-    let threads = parallel.threads();
-    let big = m * n * k >= PARALLEL_FLOPS && threads > 1;
-    let parallelism = if big {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     // gemm overwrites every element of the output (it does not read it), so the storage is
     // handed over uninitialised and its length set once the product is written.
     let (a_ptr, b_ptr, out_ptr) = (
@@ -121,38 +126,70 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
         SendPtr(b.as_ptr()),
         SendMutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()),
     );
-    // SAFETY: the pointers and strides describe `a` and `b` exactly as ndarray lays them out
-    // (m x k and k x n elements, bounds checked above) and `out`'s capacity holds m x n
-    // row-major elements; `out` is not aliased, and the closure runs to completion before this
-    // function returns.
-    let product = move || unsafe {
-        let (a_ptr, b_ptr, out_ptr) = (a_ptr, b_ptr, out_ptr);
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out_ptr.0,
-            1,
-            n as isize,
-            false,
-            a_ptr.0,
-            lhs_cs,
-            lhs_rs,
-            b_ptr.0,
-            rhs_cs,
-            rhs_rs,
-            T::zero(),
-            T::one(),
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    };
-    if big {
-        parallel.run(product);
+    // Big products are cut into panels along the longer side of the output, each an
+    // independent single-threaded gemm; the panels depend on the shape alone, so every thread
+    // count computes each element the same way.
+    let panels = if m * n * k >= PARALLEL_FLOPS {
+        PANELS.min(m.max(n) / MIN_PANEL).max(1)
     } else {
-        product();
+        1
+    };
+    let split_rows = m >= n;
+    let len = if split_rows { m } else { n };
+    let panel = |i: usize| {
+        let (from, to) = (len * i / panels, len * (i + 1) / panels);
+        let (pm, pn) = if split_rows {
+            (to - from, n)
+        } else {
+            (m, to - from)
+        };
+        // SAFETY: the pointers and strides describe `a` and `b` exactly as ndarray lays them
+        // out (m x k and k x n elements, checked above) and `out`'s capacity holds m x n
+        // row-major elements; panel `i` reads rows (or columns) `from..to` of the operand it
+        // splits and writes only its own rows (or columns) of `out`, so no two panels write
+        // the same element; all panels finish before this function returns.
+        unsafe {
+            let (a_ptr, b_ptr, out_ptr) = (a_ptr, b_ptr, out_ptr);
+            let (lhs, rhs, dst) = if split_rows {
+                (
+                    a_ptr.0.offset(from as isize * lhs_rs),
+                    b_ptr.0,
+                    out_ptr.0.add(from * n),
+                )
+            } else {
+                (
+                    a_ptr.0,
+                    b_ptr.0.offset(from as isize * rhs_cs),
+                    out_ptr.0.add(from),
+                )
+            };
+            gemm::gemm(
+                pm,
+                pn,
+                k,
+                dst,
+                1,
+                n as isize,
+                false,
+                lhs,
+                lhs_cs,
+                lhs_rs,
+                rhs,
+                rhs_cs,
+                rhs_rs,
+                T::zero(),
+                T::one(),
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    };
+    if panels > 1 && parallel.threads() > 1 {
+        parallel.run(|| (0..panels).into_par_iter().for_each(panel));
+    } else {
+        (0..panels).for_each(panel);
     }
     // SAFETY: gemm wrote all m * n elements (k > 0, dst not read), within the capacity.
     unsafe { out.set_len(m * n) };

@@ -47,6 +47,61 @@ impl OutBuf {
     }
 }
 
+/// Whether any step of `plan` is big enough to split over a thread pool (as the kernels decide
+/// at run time; unknown sizes count as big). Such plans run inside the pool, so the pool's
+/// threads never spin beside the thread that runs the small steps.
+pub fn uses_pool(plan: &rill_compiler::Plan) -> bool {
+    use rill_compiler::passes::fusion::Head;
+    let mut shape: Vec<Option<Vec<usize>>> = vec![None; plan.num_slots];
+    for f in &plan.feeds {
+        shape[f.slot] = f.planned.to_known();
+    }
+    let flops = |a: usize, b: usize, ta: bool, tb: bool, shape: &[Option<Vec<usize>>]| match (
+        &shape[a], &shape[b],
+    ) {
+        (Some(x), Some(y)) if x.len() == 2 && y.len() == 2 => {
+            let (m, k) = if ta { (x[1], x[0]) } else { (x[0], x[1]) };
+            let n = if tb { y[0] } else { y[1] };
+            m * n * k
+        }
+        _ => usize::MAX,
+    };
+    let mut big = false;
+    for step in &plan.steps {
+        let out = step.shape.num_elements();
+        big |= match (step.op.clone(), step.fused.as_ref().and_then(|p| p.head)) {
+            (
+                _,
+                Some(Head::MatMul {
+                    transpose_a,
+                    transpose_b,
+                }),
+            )
+            | (
+                Op::MatMul {
+                    transpose_a,
+                    transpose_b,
+                },
+                None,
+            ) => {
+                flops(
+                    step.inputs[0],
+                    step.inputs[1],
+                    transpose_a,
+                    transpose_b,
+                    &shape,
+                ) >= matmul::PARALLEL_FLOPS
+            }
+            _ if step.fused.is_some() => out.is_none_or(|n| n >= fused::PARALLEL_ELEMENTS),
+            _ => false,
+        };
+        if step.output < plan.num_slots {
+            shape[step.output] = step.shape.to_known();
+        }
+    }
+    big
+}
+
 /// An array of `shape` over `data` (whose length the caller made the shape's product).
 pub fn array<T>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(shape), data).expect("kernels size their output to its shape")
