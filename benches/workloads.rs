@@ -92,6 +92,25 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Prints a plan's summary and steps to stderr (`RILL_BENCH_VERBOSE=1`).
+pub fn print_plan(what: &str, plan: &rill::compiler::Plan, batch: usize) {
+    eprintln!("{what} plan:\n{}", plan.summary());
+    eprintln!(
+        "planned bytes at batch {batch}: {}",
+        plan.planned_bytes(batch)
+    );
+    for st in &plan.steps {
+        let op = st
+            .fused
+            .as_ref()
+            .map_or(st.op.type_name().to_string(), |p| p.label());
+        eprintln!(
+            "  slot {:>3} <- {:?} {op} {} {} buffer {:?} frees {:?}",
+            st.output, st.inputs, st.name, st.shape, st.buffer, st.frees
+        );
+    }
+}
+
 /// Whether `RILL_BENCH_QUICK=1` asks for a short smoke run.
 pub fn quick() -> bool {
     std::env::var("RILL_BENCH_QUICK").is_ok_and(|v| v == "1")

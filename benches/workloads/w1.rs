@@ -56,7 +56,8 @@ fn session_style(epochs: usize) -> f64 {
     let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
     let sess = Session::new(&g);
     sess.run_target(g.global_variables_initializer()).unwrap();
-    if std::env::var("RILL_BENCH_VERBOSE").is_ok() {
+    let verbose = std::env::var("RILL_BENCH_VERBOSE").is_ok();
+    if verbose {
         let mut counts = std::collections::BTreeMap::new();
         g.with_nodes(|nodes| {
             nodes
@@ -78,6 +79,11 @@ fn session_style(epochs: usize) -> f64 {
             let rows = &order[start..start + 500];
             let xb = Value::from(gather_rows(&xd, rows));
             let yb = Value::from(gather_rows(&yd, rows));
+            if verbose && start == 0 && times.is_empty() {
+                let feeds = [feed(x, &xb), feed(y, &yb)];
+                let plan = sess.plan_for_feeds(&[loss], &feeds, &[train]).unwrap();
+                crate::print_plan("W1 training", &plan, 500);
+            }
             sess.run_with_targets(&[loss], &[feed(x, &xb), feed(y, &yb)], &[train])
                 .unwrap();
         }

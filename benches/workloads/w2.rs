@@ -74,23 +74,7 @@ pub fn run(report: &mut Report) {
         let plan = sess
             .plan_for_feeds(&[] as &[TensorId], &[feed(x, xb), feed(y, yb)], &[train])
             .unwrap();
-        eprintln!("W2 training plan:\n{}", plan.summary());
-        eprintln!(
-            "planned bytes at batch {BATCH}: {}",
-            plan.planned_bytes(BATCH)
-        );
-        for st in &plan.steps {
-            eprintln!(
-                "  {:>3} <- {:?} {} {} {} buf {:?} frees {:?}",
-                st.output,
-                st.inputs,
-                st.op.type_name(),
-                st.name,
-                st.shape,
-                st.buffer,
-                st.frees
-            );
-        }
+        crate::print_plan("W2 training", &plan, BATCH);
     }
     let l0 = batch_loss(&batches[0]);
     batches[..20].iter().for_each(step);

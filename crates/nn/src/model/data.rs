@@ -55,6 +55,14 @@ pub(crate) fn gather_into(buffer: &mut Value, data: &ArrayViewD<'_, f32>, indice
     let Value::F32(out) = buffer else {
         unreachable!("set above")
     };
+    // Rows of a standard-layout array are runs of memory: copy them whole.
+    if let (Some(src), Some(dst)) = (data.as_slice(), out.as_slice_mut()) {
+        let row: usize = shape[1..].iter().product();
+        for (d, &i) in dst.chunks_exact_mut(row.max(1)).zip(indices) {
+            d.copy_from_slice(&src[i * row..(i + 1) * row]);
+        }
+        return;
+    }
     for (mut row, &i) in out.axis_iter_mut(Axis(0)).zip(indices) {
         row.assign(&data.index_axis(Axis(0), i));
     }
