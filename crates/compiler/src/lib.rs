@@ -11,5 +11,6 @@ pub mod plan;
 
 pub use autodiff::{gradients, gradients_with, GradientError, GradientOptions};
 pub use plan::{
-    lower, lower_with, optimize, CompileOptions, FeedSlot, Plan, PlanError, Request, Step, VarRef,
+    compile_stages, lower, lower_with, optimize, CompileOptions, FeedSlot, Plan, PlanError,
+    Request, Step, VarRef,
 };

@@ -149,28 +149,27 @@ pub fn optimize(
     evaluator: Option<crate::passes::fold::Evaluator<'_>>,
 ) -> Result<Plan, PlanError> {
     let mut plan = lower_unoptimized(graph, request)?;
-    // Grappler's order: constant folding, common subexpressions, then fusion of what remains.
-    if !request.feed_shapes.is_empty() {
-        crate::passes::specialize::specialize(&mut plan, &request.feed_shapes);
-    }
-    if let (true, Some(eval)) = (options.constant_folding, evaluator) {
-        crate::passes::fold::fold(&mut plan, eval);
-    }
-    if options.simplify {
-        crate::passes::simplify::simplify(&mut plan);
-    }
-    if options.cse {
-        crate::passes::cse::eliminate(&mut plan);
-    }
-    if options.fusion {
-        crate::passes::fusion::fuse(&mut plan);
-    }
-    if options.memory_planning {
-        crate::passes::memory::plan_memory(&mut plan);
-    } else {
-        crate::passes::memory::assign_frees(&mut plan);
+    for pass in crate::passes::pipeline(options, &request.feed_shapes, evaluator) {
+        pass.run(&mut plan);
     }
     Ok(plan)
+}
+
+/// The plan as lowering made it and after each pass of the pipeline, by pass name
+/// (`"lowered"` first): what each pass changed, for DOT dumps and tests.
+pub fn compile_stages(
+    graph: &Graph,
+    request: &Request,
+    options: &CompileOptions,
+    evaluator: Option<crate::passes::fold::Evaluator<'_>>,
+) -> Result<Vec<(&'static str, Plan)>, PlanError> {
+    let mut plan = lower_unoptimized(graph, request)?;
+    let mut stages = vec![("lowered", plan.clone())];
+    for pass in crate::passes::pipeline(options, &request.feed_shapes, evaluator) {
+        pass.run(&mut plan);
+        stages.push((pass.name(), plan.clone()));
+    }
+    Ok(stages)
 }
 
 /// The plan before any pass and before liveness (`frees` empty).
@@ -220,21 +219,7 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
             });
         }
     }
-    // Mark what is needed, walking back from fetches and targets; stop at fed tensors.
-    let mut needed = vec![false; nodes.len()];
-    let mut stack: Vec<NodeId> = request
-        .fetches
-        .iter()
-        .chain(&request.targets)
-        .map(|t| t.node)
-        .collect();
-    while let Some(id) = stack.pop() {
-        if std::mem::replace(&mut needed[id.index()], true) || fed[id.index()] {
-            continue;
-        }
-        let n = &nodes[id.index()];
-        stack.extend(n.inputs.iter().chain(&n.control_inputs).copied());
-    }
+    let needed = crate::passes::prune::needed_nodes(nodes, request, &fed);
     // Slots: one per needed node with an output. Ids are a topological order already.
     let mut slot_of = vec![usize::MAX; nodes.len()];
     let mut num_slots = 0;

@@ -159,6 +159,29 @@ impl Session {
         Ok(self.cached_plan(fetches, feeds, targets)?.plan.clone())
     }
 
+    /// The plan of a run with these feeds as lowering made it and after each compiler pass,
+    /// by pass name (`"lowered"`, `"specialize"`, ..., `"memory"`): `plan.to_dot()` of each
+    /// shows what the pass changed.
+    pub fn plan_stages_for_feeds<F: AsTensorId, T: AsTensorId>(
+        &self,
+        fetches: &[F],
+        feeds: &[Feed<'_>],
+        targets: &[T],
+    ) -> Result<Vec<(&'static str, Plan)>> {
+        let request = Request {
+            fetches: fetches.iter().map(AsTensorId::tensor_id).collect(),
+            feeds: feeds.iter().map(|f| f.tensor).collect(),
+            targets: targets.iter().map(AsTensorId::tensor_id).collect(),
+            feed_shapes: feeds.iter().map(|f| f.value.shape().to_vec()).collect(),
+        };
+        Ok(rill_compiler::compile_stages(
+            &self.graph,
+            &request,
+            &self.options,
+            Some(&fold_with_kernels),
+        )?)
+    }
+
     pub fn graph(&self) -> &Graph {
         &self.graph
     }

@@ -96,32 +96,6 @@ pub fn simplify(plan: &mut Plan) -> usize {
         k += 1;
         keep[k - 1]
     });
-    let removed = keep.iter().filter(|&&x| !x).count() + remove_dead(plan);
+    let removed = keep.iter().filter(|&&x| !x).count() + super::prune::remove_dead(plan);
     removed
-}
-
-/// Removes pure steps whose output nothing reads and nobody fetches (left by rewrites).
-pub fn remove_dead(plan: &mut Plan) -> usize {
-    let mut removed = 0;
-    loop {
-        let mut read = vec![false; plan.num_slots];
-        for &f in &plan.fetches {
-            read[f] = true;
-        }
-        for step in &plan.steps {
-            for &s in &step.inputs {
-                read[s] = true;
-            }
-        }
-        let before = plan.steps.len();
-        plan.steps.retain(|s| {
-            let pure = !s.op.is_stateful() && s.op.has_output() && s.variable.is_none();
-            !(pure && s.output < read.len() && !read[s.output])
-        });
-        let gone = before - plan.steps.len();
-        if gone == 0 {
-            return removed;
-        }
-        removed += gone;
-    }
 }
