@@ -24,6 +24,7 @@ fn repeated_pure_steps_are_merged() {
         cse: true,
         fusion: false,
         memory_planning: true,
+        concurrency: true,
     };
     let none = CompileOptions {
         constant_folding: false,
@@ -31,6 +32,7 @@ fn repeated_pure_steps_are_merged() {
         cse: false,
         fusion: false,
         memory_planning: false,
+        concurrency: false,
     };
     let merged = Session::with_options(&g, only_cse);
     let plain = Session::with_options(&g, none);

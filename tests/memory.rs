@@ -15,6 +15,7 @@ fn plain() -> CompileOptions {
         cse: false,
         fusion: false,
         memory_planning: false,
+        concurrency: false,
     }
 }
 

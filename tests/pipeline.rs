@@ -13,6 +13,7 @@ const OFF: CompileOptions = CompileOptions {
     cse: false,
     fusion: false,
     memory_planning: false,
+    concurrency: false,
 };
 
 /// Every single pass on its own, then all of them.
@@ -44,6 +45,14 @@ fn configurations() -> Vec<(&'static str, CompileOptions)> {
             "memory_planning",
             CompileOptions {
                 memory_planning: true,
+                ..OFF
+            },
+        ),
+        (
+            "memory_planning and concurrency",
+            CompileOptions {
+                memory_planning: true,
+                concurrency: true,
                 ..OFF
             },
         ),
@@ -176,6 +185,7 @@ fn the_plan_after_each_pass_can_be_inspected() {
             "cse",
             "fusion",
             "prune",
+            "schedule",
             "memory"
         ]
     );
@@ -202,6 +212,7 @@ fn the_plan_after_each_pass_can_be_inspected() {
     let run_plan = sess
         .plan_for_feeds(&[dw], &[feed(x, &xs)], &[] as &[TensorId])
         .unwrap();
-    assert_eq!(stages[7].1.to_dot(), run_plan.to_dot());
-    assert_eq!(stages[7].1.summary(), run_plan.summary());
+    let last = &stages.last().unwrap().1;
+    assert_eq!(last.to_dot(), run_plan.to_dot());
+    assert_eq!(last.summary(), run_plan.summary());
 }

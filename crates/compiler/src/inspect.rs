@@ -86,8 +86,42 @@ impl Plan {
         let ops: Vec<String> = ops.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         let _ = writeln!(out, "ops: {}", ops.join(", "));
         let _ = writeln!(out, "value slots: {}", self.num_slots);
+        let groups: Vec<String> = self
+            .concurrent_groups()
+            .iter()
+            .map(|g| {
+                let names: Vec<&str> = g.clone().map(|k| self.steps[k].name.as_str()).collect();
+                format!("({})", names.join(", "))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "concurrent groups: {}{}{}",
+            groups.len(),
+            if groups.is_empty() { "" } else { " " },
+            groups.join(" ")
+        );
         let _ = writeln!(out, "{}", self.memory_summary());
         out
+    }
+
+    /// The runs of steps an executor may run at the same time (as step index ranges).
+    pub fn concurrent_groups(&self) -> Vec<std::ops::Range<usize>> {
+        let mut groups = Vec::new();
+        let mut k = 0;
+        while k < self.steps.len() {
+            let end = k
+                + 1
+                + self.steps[k + 1..]
+                    .iter()
+                    .take_while(|s| s.joins_previous)
+                    .count();
+            if end - k > 1 {
+                groups.push(k..end);
+            }
+            k = end;
+        }
+        groups
     }
 
     /// The planned buffers and their bytes, as a polynomial in the unknown dimensions (`?`,

@@ -62,6 +62,9 @@ pub struct Step {
     /// The buffer (memory planning) whose storage the output is written into, for steps that
     /// write a fresh, unfetched output.
     pub buffer: Option<usize>,
+    /// Independent of the steps before it back to the start of its group (memory planning): an
+    /// executor with threads to spare may run the group's steps at the same time.
+    pub joins_previous: bool,
 }
 
 /// A variable an assign step writes: its slot in the session's store and its name.
@@ -114,6 +117,9 @@ pub struct CompileOptions {
     /// Share buffers between slots whose lifetimes do not overlap, kept across runs (off: every
     /// step allocates its output).
     pub memory_planning: bool,
+    /// Move independent big steps next to each other and mark them as groups an executor may
+    /// run at the same time (needs memory planning).
+    pub concurrency: bool,
 }
 
 impl Default for CompileOptions {
@@ -124,6 +130,7 @@ impl Default for CompileOptions {
             cse: true,
             fusion: true,
             memory_planning: true,
+            concurrency: true,
         }
     }
 }
@@ -335,5 +342,6 @@ fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step 
         },
         fused: None,
         buffer: None,
+        joins_previous: false,
     }
 }

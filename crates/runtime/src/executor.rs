@@ -68,6 +68,8 @@ impl Held {
 pub struct Workspace {
     slots: Vec<Option<Held>>,
     buffers: Vec<Option<Arc<Value>>>,
+    /// The plan's buffer of each slot.
+    buffer_of_slot: Vec<Option<usize>>,
 }
 
 impl Workspace {
@@ -75,6 +77,7 @@ impl Workspace {
         Workspace {
             slots: (0..plan.num_slots).map(|_| None).collect(),
             buffers: vec![None; plan.buffers.len()],
+            buffer_of_slot: plan.buffer_of_slot.clone(),
         }
     }
 
@@ -89,14 +92,48 @@ impl Workspace {
 
     /// Drops a dead slot's value, keeping its storage for the slot's buffer when no one else
     /// holds it.
-    fn release(&mut self, plan: &Plan, slot: usize) {
+    fn release_slot(&mut self, slot: usize) {
         if let Some(Held::Shared(mut v)) = self.slots[slot].take() {
-            if let Some(b) = plan.buffer_of_slot.get(slot).copied().flatten() {
+            if let Some(b) = self.buffer_of_slot.get(slot).copied().flatten() {
                 if Arc::get_mut(&mut v).is_some() {
                     self.buffers[b] = Some(v);
                 }
             }
         }
+    }
+
+    /// The storage a step's buffer holds, taken out of its (unshared) Arc.
+    fn take_buffer(&mut self, step: &Step) -> Taken {
+        let mut arc = step.buffer.and_then(|b| self.buffers[b].take());
+        let old = arc
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .map(|v| std::mem::replace(v, Value::empty()));
+        Taken {
+            storage: OutBuf::new(old),
+            arc,
+        }
+    }
+
+    /// Puts what a step produced in its output slot. A fresh value goes into its buffer's Arc
+    /// (unshared: buffers hold only values no one else does), so the step allocates neither
+    /// storage nor a reference count.
+    fn store(&mut self, step: &Step, produced: Produced, arc: Option<Arc<Value>>) {
+        let value = match produced {
+            Produced::Nothing => return,
+            Produced::Shared(v) => v,
+            Produced::Fresh(v) => match arc {
+                Some(mut arc) => match Arc::get_mut(&mut arc) {
+                    Some(slot) => {
+                        *slot = v;
+                        arc
+                    }
+                    None => Arc::new(v),
+                },
+                None => Arc::new(v),
+            },
+        };
+        self.slots[step.output] = Some(Held::Shared(value));
     }
 }
 
@@ -115,7 +152,7 @@ impl Executor for SequentialExecutor {
         let result = run_steps(plan, feeds, ctx, ws);
         // Whatever happened, the workspace keeps no values of this run but its buffers'.
         for slot in 0..ws.slots.len() {
-            ws.release(plan, slot);
+            ws.release_slot(slot);
         }
         result
     }
@@ -130,50 +167,32 @@ fn run_steps(
     for (i, f) in plan.feeds.iter().enumerate() {
         ws.slots[f.slot] = Some(Held::Feed(i));
     }
-    for step in &plan.steps {
-        // The storage the step's buffer holds, taken out of its (unshared) Arc.
-        let mut reuse = step.buffer.and_then(|b| ws.buffers[b].take());
-        let old = reuse
-            .as_mut()
-            .and_then(Arc::get_mut)
-            .map(|v| std::mem::replace(v, Value::empty()));
-        let mut out = OutBuf::new(old);
-        let produced = {
-            let slots = &ws.slots;
-            let inputs: SmallVec<[&Value; 4]> = step
-                .inputs
+    let steps = &plan.steps;
+    let mut k = 0;
+    while k < steps.len() {
+        // A group of independent big steps runs at the same time when there are threads.
+        let end = k
+            + 1
+            + steps[k + 1..]
                 .iter()
-                .map(|&s| {
-                    slots[s]
-                        .as_ref()
-                        .expect("plan order puts inputs first")
-                        .value(feeds)
-                })
-                .collect();
-            run_step(step, &inputs, slots, feeds, ctx, &mut out)?
-        };
-        let value = match produced {
-            Produced::Nothing => None,
-            Produced::Shared(v) => Some(v),
-            // The buffer's Arc (unshared: buffers hold only values no one else does) takes the
-            // new value, so the step allocates neither storage nor a reference count.
-            Produced::Fresh(v) => Some(match reuse {
-                Some(mut arc) => match Arc::get_mut(&mut arc) {
-                    Some(slot) => {
-                        *slot = v;
-                        arc
-                    }
-                    None => Arc::new(v),
-                },
-                None => Arc::new(v),
-            }),
-        };
-        if let Some(v) = value {
-            ws.slots[step.output] = Some(Held::Shared(v));
+                .take_while(|s| s.joins_previous)
+                .count();
+        if end - k > 1 && ctx.parallel.threads() > 1 {
+            run_group(&steps[k..end], feeds, ctx, ws)?;
+        } else {
+            for step in &steps[k..end] {
+                let mut out = ws.take_buffer(step);
+                let produced = {
+                    let inputs = inputs_of(step, &ws.slots, feeds);
+                    run_step(step, &inputs, &ws.slots, feeds, ctx, &mut out.storage)?
+                };
+                ws.store(step, produced, out.arc);
+                for &s in &step.frees {
+                    ws.release_slot(s);
+                }
+            }
         }
-        for &s in &step.frees {
-            ws.release(plan, s);
-        }
+        k = end;
     }
     let mut out = Vec::with_capacity(plan.fetches.len());
     for (i, &s) in plan.fetches.iter().enumerate() {
@@ -187,6 +206,64 @@ fn run_steps(
         out.push(held.expect("fetched slots are filled").into_value(feeds));
     }
     Ok(out)
+}
+
+/// A group's steps at once on the pool; their dead slots are released when all are done (memory
+/// planning made no member write a buffer another member's inputs give back).
+fn run_group(
+    group: &[Step],
+    feeds: &[&Value],
+    ctx: &RunContext<'_>,
+    ws: &mut Workspace,
+) -> Result<()> {
+    let mut outs: SmallVec<[Taken; 4]> = group.iter().map(|s| ws.take_buffer(s)).collect();
+    let slots = &ws.slots;
+    let mut results: SmallVec<[Option<Result<Produced>>; 4]> = group.iter().map(|_| None).collect();
+    ctx.parallel.run(|| {
+        rayon::scope(|scope| {
+            for ((step, out), result) in group.iter().zip(outs.iter_mut()).zip(results.iter_mut()) {
+                scope.spawn(move |_| {
+                    let inputs = inputs_of(step, slots, feeds);
+                    *result = Some(run_step(step, &inputs, slots, feeds, ctx, &mut out.storage));
+                });
+            }
+        })
+    });
+    // Results in plan order: the first error is the one a sequential run would report.
+    for ((step, out), result) in group.iter().zip(outs).zip(results) {
+        let produced = result.expect("every spawned step ran")?;
+        ws.store(step, produced, out.arc);
+    }
+    for step in group {
+        for &s in &step.frees {
+            ws.release_slot(s);
+        }
+    }
+    Ok(())
+}
+
+/// A step's input values, in its input order.
+fn inputs_of<'a>(
+    step: &Step,
+    slots: &'a [Option<Held>],
+    feeds: &[&'a Value],
+) -> SmallVec<[&'a Value; 4]> {
+    step.inputs
+        .iter()
+        .map(|&s| {
+            slots[s]
+                .as_ref()
+                .expect("plan order puts inputs first")
+                .value(feeds)
+        })
+        .collect()
+}
+
+/// A step's buffer, taken for the step to write: the storage its last occupant left and the
+/// (unshared) Arc that held it.
+struct Taken {
+    storage: OutBuf,
+    arc: Option<Arc<Value>>,
 }
 
 /// What a step gives its output slot.

@@ -113,6 +113,80 @@ pub fn plan_memory(plan: &mut Plan) {
     plan.buffers = buffers;
 }
 
+/// Multiply-adds (matmul heads) or elements (elementwise) a step works through, as far as
+/// static shapes tell; `None` when unknown.
+pub fn work(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> Option<usize> {
+    use crate::passes::fusion::Head;
+    let out = step.shape.num_elements()?;
+    let matmul = match (&step.op, step.fused.as_ref().and_then(|p| p.head)) {
+        (_, Some(Head::MatMul { transpose_a, .. })) => Some(transpose_a),
+        (Op::MatMul { transpose_a, .. }, None) => Some(*transpose_a),
+        _ => None,
+    };
+    match matmul {
+        Some(ta) => {
+            let a = slot_shape.get(*step.inputs.first()?)?.as_ref()?;
+            let k = if ta { a.first()? } else { a.get(1)? };
+            Some(out * k)
+        }
+        None => Some(out),
+    }
+}
+
+/// Work below which a step runs inline rather than beside others: a thread handoff costs
+/// more than such a step.
+pub const CONCURRENT_WORK: usize = 1 << 18;
+
+/// The most steps one group holds.
+const MAX_GROUP: usize = 4;
+
+/// Marks runs of consecutive big pure steps that do not depend on each other: none reads
+/// another's output, and none writes a buffer that a slot dying inside the group gave back (the
+/// executor releases a group's dead slots only after all of it ran).
+pub fn mark_concurrent_groups(plan: &mut Plan) {
+    let mut slot_shape: Vec<Option<Vec<usize>>> = vec![None; plan.num_slots];
+    for f in &plan.feeds {
+        slot_shape[f.slot] = f.planned.to_known();
+    }
+    // The step after which each buffer was last given back.
+    let mut freed_at: Vec<Option<usize>> = vec![None; plan.buffers.len()];
+    let mut group_start = 0;
+    let mut group_outputs: Vec<usize> = Vec::new();
+    for k in 0..plan.steps.len() {
+        let step = &plan.steps[k];
+        let big = writes_fresh_output(step)
+            && !step.op.is_stateful()
+            && work(step, &slot_shape).is_some_and(|w| w >= CONCURRENT_WORK);
+        let joins = big
+            && !group_outputs.is_empty()
+            && group_outputs.len() < MAX_GROUP
+            && !step.inputs.iter().any(|s| group_outputs.contains(s))
+            && step
+                .buffer
+                .is_none_or(|b| freed_at[b].is_none_or(|at| at < group_start));
+        if !joins {
+            group_start = k;
+            group_outputs.clear();
+        }
+        if big {
+            group_outputs.push(step.output);
+        } else {
+            // A small step closes the group: it runs on its own.
+            group_outputs.clear();
+        }
+        let step = &mut plan.steps[k];
+        step.joins_previous = joins;
+        if step.output < plan.num_slots {
+            slot_shape[step.output] = step.shape.to_known();
+        }
+        for &s in &step.frees {
+            if let Some(b) = plan.buffer_of_slot[s] {
+                freed_at[b] = Some(k);
+            }
+        }
+    }
+}
+
 /// The free buffer a new occupant of `dtype` and `shape` should take, as an index into `free`.
 fn pick(buffers: &[Buffer], free: &[(usize, Shape)], dtype: DType, shape: &Shape) -> Option<usize> {
     let same_dtype = || {

@@ -1,5 +1,5 @@
 //! Optimisation passes over a `Plan`, one file each, run in a fixed order (Grappler's: shapes,
-//! constants, arithmetic, common subexpressions, fusion, pruning, memory). `pipeline` is that
+//! constants, arithmetic, common subexpressions, fusion, pruning; then scheduling and memory). `pipeline` is that
 //! order as a list; `plan::optimize` runs it and `plan::compile_stages` keeps the plan after
 //! each pass, for inspection.
 
@@ -8,6 +8,7 @@ pub mod fold;
 pub mod fusion;
 pub mod memory;
 pub mod prune;
+pub mod schedule;
 pub mod simplify;
 pub mod specialize;
 
@@ -46,8 +47,12 @@ pub fn pipeline<'a>(
         passes.push(Box::new(Fusion));
     }
     passes.push(Box::new(Prune));
+    if options.concurrency && options.memory_planning {
+        passes.push(Box::new(Schedule));
+    }
     passes.push(Box::new(MemoryPlanning {
         share_buffers: options.memory_planning,
+        concurrency: options.concurrency && options.memory_planning,
     }));
     passes
 }
@@ -58,8 +63,10 @@ struct Simplify;
 struct Cse;
 struct Fusion;
 struct Prune;
+struct Schedule;
 struct MemoryPlanning {
     share_buffers: bool,
+    concurrency: bool,
 }
 
 impl Pass for Specialize<'_> {
@@ -116,6 +123,15 @@ impl Pass for Prune {
     }
 }
 
+impl Pass for Schedule {
+    fn name(&self) -> &'static str {
+        "schedule"
+    }
+    fn run(&self, plan: &mut Plan) {
+        schedule::schedule(plan);
+    }
+}
+
 impl Pass for MemoryPlanning {
     fn name(&self) -> &'static str {
         "memory"
@@ -125,6 +141,9 @@ impl Pass for MemoryPlanning {
             memory::plan_memory(plan);
         } else {
             memory::assign_frees(plan);
+        }
+        if self.concurrency {
+            memory::mark_concurrent_groups(plan);
         }
     }
 }

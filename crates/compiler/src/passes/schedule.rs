@@ -1,0 +1,107 @@
+//! Scheduling for concurrency: a big pure step that does not depend on the big step before it
+//! (the weight gradient of a layer beside its input gradient, say) is moved up next to it, so
+//! memory planning can mark the two as a group an executor runs at the same time. Only pure
+//! steps move, and only past steps they do not depend on, so effects keep their order and
+//! every step still follows its inputs.
+
+use crate::passes::memory::{work, writes_fresh_output, CONCURRENT_WORK};
+use crate::plan::{Plan, Step};
+use rill_graph::Op;
+
+/// How far ahead a partner is looked for.
+const WINDOW: usize = 48;
+
+/// Moves partners next to big steps; returns how many moved.
+pub fn schedule(plan: &mut Plan) -> usize {
+    // Moving steps changes no slot's shape.
+    let shapes = slot_shapes(plan);
+    let mut moved = 0;
+    let mut k = 0;
+    while k < plan.steps.len() {
+        let found = if big(&plan.steps[k], &shapes) {
+            partner(plan, k, &shapes)
+        } else {
+            None
+        };
+        let Some((j, consts)) = found else {
+            k += 1;
+            continue;
+        };
+        // Everything taken lies after `k`: remove from the back, so indices stay valid.
+        let mut taken: Vec<usize> = consts.iter().copied().chain([j]).collect();
+        taken.sort_unstable_by(|a, b| b.cmp(a));
+        let mut removed: Vec<(usize, Step)> =
+            taken.iter().map(|&i| (i, plan.steps.remove(i))).collect();
+        removed.reverse();
+        let at = removed
+            .iter()
+            .position(|(i, _)| *i == j)
+            .expect("the partner was taken");
+        let (_, partner) = removed.remove(at);
+        // The partner's constants go before the big step, the partner right after it.
+        let n = removed.len();
+        for (offset, (_, c)) in removed.into_iter().enumerate() {
+            plan.steps.insert(k + offset, c);
+        }
+        plan.steps.insert(k + n + 1, partner);
+        moved += 1;
+        k += n + 2;
+    }
+    moved
+}
+
+/// Whether a step is big and pure enough to run beside another.
+fn big(step: &Step, shapes: &[Option<Vec<usize>>]) -> bool {
+    writes_fresh_output(step)
+        && !step.op.is_stateful()
+        && step.variable.is_none()
+        && work(step, shapes).is_some_and(|w| w >= CONCURRENT_WORK)
+}
+
+/// A later big pure step that depends on nothing from `k` on, except constants between them
+/// (returned, by index, to move with it).
+fn partner(plan: &Plan, k: usize, shapes: &[Option<Vec<usize>>]) -> Option<(usize, Vec<usize>)> {
+    let mut produced_since: Vec<usize> = vec![plan.steps[k].output];
+    let end = (k + 1 + WINDOW).min(plan.steps.len());
+    for j in k + 1..end {
+        let cand = &plan.steps[j];
+        if j > k + 1 && big(cand, shapes) {
+            let mut consts = Vec::new();
+            let independent = cand.inputs.iter().all(|s| {
+                if !produced_since.contains(s) {
+                    return true;
+                }
+                // A constant produced in between may move along.
+                match (k + 1..j).find(|&i| plan.steps[i].output == *s) {
+                    Some(i) if matches!(plan.steps[i].op, Op::Const(_)) => {
+                        if !consts.contains(&i) {
+                            consts.push(i);
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if independent {
+                consts.sort_unstable();
+                return Some((j, consts));
+            }
+        }
+        produced_since.push(cand.output);
+    }
+    None
+}
+
+/// The static shapes of the plan's slots, where known.
+fn slot_shapes(plan: &Plan) -> Vec<Option<Vec<usize>>> {
+    let mut shapes: Vec<Option<Vec<usize>>> = vec![None; plan.num_slots];
+    for f in &plan.feeds {
+        shapes[f.slot] = f.planned.to_known();
+    }
+    for step in &plan.steps {
+        if step.output < plan.num_slots {
+            shapes[step.output] = step.shape.to_known();
+        }
+    }
+    shapes
+}
