@@ -357,3 +357,53 @@ fn random_epilogues_of_matmuls_give_identical_bits() {
         assert!(same_bits(&f, &p), "case {case}: {f:?} vs {p:?}");
     }
 }
+
+#[test]
+fn reductions_take_the_elementwise_ops_they_consume() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [None, Some(40)], "x");
+    let t = g.placeholder(DType::F32, [None, Some(40)], "t");
+    let b = g.placeholder(DType::F32, [40usize], "b");
+    let d = (x - t + b).square();
+    let fetches = [
+        d.mean(ALL, false),
+        (x * t).sigmoid().sum(0, false),
+        (x - b).abs().max(1, true),
+        (t + 1.0).exp().min(ALL, true),
+    ];
+    let mut rng = Lcg(21);
+    let (xv, tv, bv) = (
+        random_value(&mut rng, &[30, 40]),
+        random_value(&mut rng, &[30, 40]),
+        random_value(&mut rng, &[40]),
+    );
+    let feeds = [feed(x, &xv), feed(t, &tv), feed(b, &bv)];
+    let sess = Session::new(&g);
+    let labels = fused_labels(&sess, &fetches, &feeds);
+    for want in [
+        "Fused[Sub, Add, Square, Mean]",
+        "Fused[Mul, Sigmoid, Sum]",
+        "Fused[Sub, Abs, Max]",
+        "Fused[Add, Exp, Min]",
+    ] {
+        assert!(
+            labels.contains(&want.to_string()),
+            "{want} not in {labels:?}"
+        );
+    }
+    let plain = Session::with_options(
+        &g,
+        CompileOptions {
+            fusion: false,
+            ..Default::default()
+        },
+    );
+    let a = sess.run(&fetches, &feeds).unwrap();
+    let p = plain.run(&fetches, &feeds).unwrap();
+    for (a, p) in a.iter().zip(&p) {
+        assert!(same_bits(a, p), "{a:?} vs {p:?}");
+    }
+    assert_eq!(a[1].shape(), &[40]);
+    assert_eq!(a[2].shape(), &[30, 1]);
+    assert_eq!(a[3].shape(), &[1, 1]);
+}

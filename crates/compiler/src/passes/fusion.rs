@@ -10,7 +10,7 @@
 //! applies the program to the product in place.
 
 use crate::plan::{Plan, Step};
-use rill_graph::{BinaryOp, CompareOp, DType, Op, UnaryOp};
+use rill_graph::{BinaryOp, CompareOp, DType, Op, ReduceOp, UnaryOp};
 use std::sync::Arc;
 
 /// One instruction: its operands are registers; registers `0..inputs` hold the step's inputs
@@ -48,6 +48,20 @@ pub struct FusedProgram {
     pub nodes: Vec<String>,
     /// The op whose result is register 0, if the program is an epilogue.
     pub head: Option<Head>,
+    /// A reduction of the program's result, if the step is that reduction: the elementwise
+    /// result is never stored, only accumulated.
+    pub tail: Option<Tail>,
+}
+
+/// What a fused step does with its program's result instead of storing it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tail {
+    /// The reduction over contiguous `axes` (the order of the unfused kernel's fast path).
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+        keep_dims: bool,
+    },
 }
 
 impl FusedProgram {
@@ -64,6 +78,9 @@ impl FusedProgram {
             Instr::Cast(_) => "Cast",
             Instr::Select(..) => "Select",
         }));
+        if let Some(Tail::Reduce { op, .. }) = &self.tail {
+            ops.push(op.type_name());
+        }
         format!("Fused[{}]", ops.join(", "))
     }
 }
@@ -147,7 +164,73 @@ pub fn fuse(plan: &mut Plan) -> usize {
         step.fused = Some(Arc::new(program));
     }
     let removed = retain(plan, &keep);
-    removed + fuse_matmul_epilogues(plan, &slot_dtype)
+    removed + fuse_matmul_epilogues(plan, &slot_dtype) + fuse_into_reductions(plan, &slot_dtype)
+}
+
+/// Elements below which a reduction is not worth fusing (the saved tensor is tiny).
+const REDUCE_MIN_ELEMENTS: usize = 256;
+
+/// Gives each float reduction over contiguous axes whose input only it reads, made by a fused
+/// step or a lone elementwise op of known shape, that program: the elementwise result is then
+/// accumulated block by block and never stored.
+fn fuse_into_reductions(plan: &mut Plan, slot_dtype: &[DType]) -> usize {
+    let usage = Usage::of(plan);
+    let n = plan.steps.len();
+    let mut keep = vec![true; n];
+    for k in 0..n {
+        let step = &plan.steps[k];
+        let Op::Reduce {
+            op,
+            ref axes,
+            keep_dims,
+        } = step.op
+        else {
+            continue;
+        };
+        let contiguous = axes.windows(2).all(|w| w[1] == w[0] + 1) && !axes.is_empty();
+        if step.fused.is_some() || !step.dtype.is_float() || !contiguous {
+            continue;
+        }
+        let s = step.inputs[0];
+        let p = usage.producer[s];
+        if p == usize::MAX || !keep[p] || !usage.single_reader(s) {
+            continue;
+        }
+        let producer = &plan.steps[p];
+        if producer
+            .shape
+            .num_elements()
+            .is_none_or(|e| e < REDUCE_MIN_ELEMENTS)
+        {
+            continue;
+        }
+        let (inputs, program) = match &producer.fused {
+            Some(f) if f.head.is_none() && f.tail.is_none() => {
+                (producer.inputs.clone(), (**f).clone())
+            }
+            Some(_) => continue,
+            None => match single_op_program(producer, slot_dtype) {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        let mut nodes = program.nodes.clone();
+        nodes.push(step.name.clone());
+        let tail = Tail::Reduce {
+            op,
+            axes: axes.clone(),
+            keep_dims,
+        };
+        let step = &mut plan.steps[k];
+        step.inputs = inputs;
+        step.fused = Some(Arc::new(FusedProgram {
+            nodes,
+            tail: Some(tail),
+            ..program
+        }));
+        keep[p] = false;
+    }
+    retain(plan, &keep)
 }
 
 /// Readers and producers of the plan's slots.
@@ -207,7 +290,9 @@ fn fuse_matmul_epilogues(plan: &mut Plan, slot_dtype: &[DType]) -> usize {
     for k in 0..n {
         let consumer = &plan.steps[k];
         let (operands, program) = match &consumer.fused {
-            Some(p) if p.head.is_none() => (consumer.inputs.clone(), (**p).clone()),
+            Some(p) if p.head.is_none() && p.tail.is_none() => {
+                (consumer.inputs.clone(), (**p).clone())
+            }
             Some(_) => continue,
             None => match single_op_program(consumer, slot_dtype) {
                 Some(p) => p,
@@ -356,6 +441,7 @@ fn build_program_of(steps: &[Step]) -> (Vec<usize>, FusedProgram) {
             instrs,
             nodes,
             head: None,
+            tail: None,
         },
     )
 }

@@ -7,8 +7,8 @@ use super::{KResult, OutBuf};
 use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
-use rill_compiler::passes::fusion::{FusedProgram, Head, Instr};
-use rill_graph::{BinaryOp, CompareOp, UnaryOp, Value};
+use rill_compiler::passes::fusion::{FusedProgram, Head, Instr, Tail};
+use rill_graph::{BinaryOp, CompareOp, ReduceOp, UnaryOp, Value};
 use smallvec::SmallVec;
 
 /// Elements per block: the registers of a block stay in L1.
@@ -178,6 +178,14 @@ fn typed<T: Real>(
             period,
         });
     }
+    if let Some(Tail::Reduce {
+        op,
+        axes,
+        keep_dims,
+    }) = &program.tail
+    {
+        return reduce_tail(program, &operands, &shape, *op, axes, *keep_dims, out);
+    }
     if head.is_none() {
         out.resize(n, <T as scalar::Num>::zero());
     }
@@ -193,6 +201,94 @@ fn typed<T: Real>(
         eval(program, &operands, 0, &mut out);
     }
     ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
+}
+
+/// The reduction of the program's result over contiguous `axes` of `shape`, accumulated block by
+/// block in index order: the order of the unfused kernel's fast path, so the bits are the same.
+fn reduce_tail<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    shape: &[usize],
+    op: ReduceOp,
+    axes: &[usize],
+    keep_dims: bool,
+    storage: Vec<T>,
+) -> Result<ArrayD<T>, String> {
+    let (first, last) = match (axes.first(), axes.last()) {
+        (Some(&f), Some(&l)) if l < shape.len() => (f, l),
+        _ => return Err(format!("cannot reduce axes {axes:?} of {shape:?}")),
+    };
+    let outer: usize = shape[..first].iter().product();
+    let mid: usize = shape[first..=last].iter().product();
+    let inner: usize = shape[last + 1..].iter().product();
+    let mut acc = storage;
+    let sum = |s: T, v: T| scalar::Num::add(s, v);
+    let max = |s: T, v: T| if v > s || v.not_a_number() { v } else { s };
+    let min = |s: T, v: T| if v < s || v.not_a_number() { v } else { s };
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => {
+            let zero = <T as scalar::Num>::zero();
+            accumulate(program, operands, (outer, mid, inner), zero, sum, &mut acc)
+        }
+        ReduceOp::Max => accumulate(
+            program,
+            operands,
+            (outer, mid, inner),
+            <T as scalar::Num>::lowest(),
+            max,
+            &mut acc,
+        ),
+        ReduceOp::Min => accumulate(
+            program,
+            operands,
+            (outer, mid, inner),
+            <T as scalar::Num>::highest(),
+            min,
+            &mut acc,
+        ),
+    }
+    if op == ReduceOp::Mean {
+        let count = <T as rill_graph::Element>::from_f64(mid as f64);
+        acc.iter_mut()
+            .for_each(|v| *v = scalar::Num::div(*v, count));
+    }
+    let out_shape: SmallVec<[usize; 6]> = shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keep_dims) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&out_shape), acc).map_err(|e| e.to_string())
+}
+
+/// Evaluates the program block by block into a buffer on the stack and combines each element
+/// into its output's accumulator, in index order.
+fn accumulate<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    (outer, mid, inner): (usize, usize, usize),
+    init: T,
+    combine: impl Fn(T, T) -> T,
+    acc: &mut Vec<T>,
+) {
+    acc.clear();
+    acc.resize(outer * inner, init);
+    let n = outer * mid * inner;
+    let mut block: SmallVec<[T; BLOCK]> = SmallVec::from_elem(init, BLOCK.min(n));
+    let mut at = 0;
+    while at < n {
+        let len = BLOCK.min(n - at);
+        eval(program, operands, at, &mut block[..len]);
+        for (j, &v) in block[..len].iter().enumerate() {
+            let idx = at + j;
+            let a = &mut acc[(idx / (mid * inner)) * inner + idx % inner];
+            *a = combine(*a, v);
+        }
+        at += len;
+    }
 }
 
 /// A mask element as a register value.
