@@ -107,7 +107,8 @@ impl Value {
 
     /// An f32 value with no elements and no heap storage: a placeholder for a value moved out.
     pub fn empty() -> Value {
-        Value::F32(ArrayD::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("0 elements"))
+        // A 1-D array converts to a dynamic one without ndarray's general shape checks.
+        Value::F32(ndarray::Array1::from_vec(Vec::new()).into_dyn())
     }
 
     /// Gives the value a new shape with the same number of elements, keeping its storage when

@@ -13,7 +13,7 @@ pub fn map<T: Copy, U: Element>(a: &ArrayD<T>, f: impl Fn(T) -> U, out: &mut Out
         Some(xs) => {
             let mut v = out.vec(xs.len());
             v.extend(xs.iter().map(|&x| f(x)));
-            ArrayD::from_shape_vec(a.raw_dim(), v).expect("same element count")
+            super::array_of(a.raw_dim(), v)
         }
         None => a.mapv(f),
     }
@@ -80,19 +80,19 @@ pub fn zip_with<A: Copy, B: Copy, C: Element>(
         if a.shape() == b.shape() {
             let mut v = out.vec(xs.len());
             v.extend(xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
-            return Ok(ArrayD::from_shape_vec(a.raw_dim(), v).expect("same element count"));
+            return Ok(super::array_of(a.raw_dim(), v));
         }
         if ys.len() == 1 && b.ndim() <= a.ndim() {
             let y = ys[0];
             let mut v = out.vec(xs.len());
             v.extend(xs.iter().map(|&x| f(x, y)));
-            return Ok(ArrayD::from_shape_vec(a.raw_dim(), v).expect("same element count"));
+            return Ok(super::array_of(a.raw_dim(), v));
         }
         if xs.len() == 1 && a.ndim() <= b.ndim() {
             let x = xs[0];
             let mut v = out.vec(ys.len());
             v.extend(ys.iter().map(|&y| f(x, y)));
-            return Ok(ArrayD::from_shape_vec(b.raw_dim(), v).expect("same element count"));
+            return Ok(super::array_of(b.raw_dim(), v));
         }
         if let Some(v) = zip_contiguous(a.shape(), xs, b.shape(), ys, &f, out) {
             return Ok(v);
@@ -194,7 +194,7 @@ fn zip_contiguous<A: Copy, B: Copy, C: Element>(
         }
         _ => return None,
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), out).ok()
+    Some(super::array(&shape, out))
 }
 
 pub fn broadcast_view<'a, T>(

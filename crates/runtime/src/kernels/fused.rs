@@ -200,7 +200,7 @@ fn typed<T: Real>(
     } else {
         eval(program, &operands, 0, &mut out);
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
+    Ok(super::array(&shape, out))
 }
 
 /// The reduction of the program's result over contiguous `axes` of `shape`, accumulated block by
@@ -261,7 +261,7 @@ fn reduce_tail<T: Real>(
             (true, false) => None,
         })
         .collect();
-    ArrayD::from_shape_vec(IxDyn(&out_shape), acc).map_err(|e| e.to_string())
+    Ok(super::array(&out_shape, acc))
 }
 
 /// Evaluates the program block by block into a buffer on the stack and combines each element

@@ -8,7 +8,7 @@ pub mod random;
 pub mod reduce;
 pub mod scalar;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn};
 use rill_graph::{Element, Op, Value};
 
 /// A kernel's result; the message is wrapped with the node's name, op, shapes and line.
@@ -102,9 +102,23 @@ pub fn uses_pool(plan: &rill_compiler::Plan) -> bool {
     big
 }
 
-/// An array of `shape` over `data` (whose length the caller made the shape's product).
+/// An array of `shape` over `data` in standard order. Kernels size their outputs to their
+/// shapes; a mismatch is a bug and panics.
 pub fn array<T>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
-    ArrayD::from_shape_vec(IxDyn(shape), data).expect("kernels size their output to its shape")
+    array_of(IxDyn(shape), data)
+}
+
+/// `array` with the dimension already built (an input's `raw_dim()`), skipping ndarray's
+/// general layout checks, which dominate the cost of small kernels.
+pub fn array_of<T>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
+    assert_eq!(
+        dim.size(),
+        data.len(),
+        "a kernel's output has the element count of its shape"
+    );
+    // SAFETY: default (standard-order) strides over exactly `data.len()` elements, checked just
+    // above, always index inside `data`.
+    unsafe { ArrayD::from_shape_vec_unchecked(dim, data) }
 }
 
 /// Computes a pure op (no state, no effects) from its inputs.

@@ -2,7 +2,7 @@
 
 use super::scalar::{Num, Real};
 use super::{KResult, OutBuf};
-use ndarray::{ArrayD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, Axis, Zip};
 use rill_graph::{ReduceOp, Value};
 
 /// Reduces a contiguous array over a contiguous run of axes, viewed as `[outer, mid, inner]`:
@@ -104,7 +104,7 @@ pub fn reduce(
                     (true, false) => None,
                 })
                 .collect();
-            return ArrayD::from_shape_vec(IxDyn(&shape), data).expect("count matches");
+            return super::array(&shape, data);
         }
         let mut out = a.clone();
         let mut count = 1usize;
