@@ -407,3 +407,32 @@ fn reductions_take_the_elementwise_ops_they_consume() {
     assert_eq!(a[2].shape(), &[30, 1]);
     assert_eq!(a[3].shape(), &[1, 1]);
 }
+
+#[test]
+fn a_fused_reduction_of_a_mask_alone_has_the_reductions_float_type() {
+    // Keras's accuracy: the mean of a cast of an integer comparison; the fused step's only
+    // input is the bool mask.
+    let g = Graph::new();
+    let a = g.placeholder(DType::F64, [None, Some(3)], "a");
+    let b = g.placeholder(DType::F64, [None, Some(3)], "b");
+    let hits = a.argmax(1).equal(b.argmax(1)).cast(DType::F64);
+    let acc = hits.mean(ALL, false);
+    // 300 rows (fusing pays from 256 elements on): the predicted class is row % 3, the true one
+    // row % 2 for the first 200 rows and row % 3 after, so 200 / 3 + 100 rows are hits.
+    let av = Value::from(ndarray::Array2::from_shape_fn((300, 3), |(r, c)| {
+        f64::from(u8::from(c == r % 3))
+    }));
+    let bv = Value::from(ndarray::Array2::from_shape_fn((300, 3), |(r, c)| {
+        f64::from(u8::from(c == if r < 200 { r % 2 } else { r % 3 }))
+    }));
+    let feeds = [feed(a, &av), feed(b, &bv)];
+    let sess = Session::new(&g);
+    let labels = fused_labels(&sess, &[acc], &feeds);
+    assert!(
+        labels.contains(&"Fused[Cast, Mean]".to_string()),
+        "{labels:?}"
+    );
+    let got = sess.eval(acc, &feeds).unwrap().to_scalar_f64().unwrap();
+    let hits = (0..200).filter(|r| r % 3 == r % 2).count() + 100;
+    assert_eq!(got, hits as f64 / 300.0);
+}

@@ -286,7 +286,7 @@ fn run_step(
     out: &mut OutBuf,
 ) -> Result<Produced> {
     if let Some(program) = &step.fused {
-        let v = kernels::fused::run(program, inputs, ctx.parallel, out)
+        let v = kernels::fused::run(program, step.dtype, inputs, ctx.parallel, out)
             .map_err(|m| kernel_error(step, inputs, m))?;
         return Ok(Produced::Fresh(v));
     }

@@ -8,7 +8,7 @@ use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 use rill_compiler::passes::fusion::{FusedProgram, Head, Instr, Tail};
-use rill_graph::{BinaryOp, CompareOp, ReduceOp, UnaryOp, Value};
+use rill_graph::{BinaryOp, CompareOp, DType, ReduceOp, UnaryOp, Value};
 use smallvec::SmallVec;
 
 /// Elements per block: the registers of a block stay in L1.
@@ -17,20 +17,19 @@ const BLOCK: usize = 512;
 /// Outputs of at least this many elements are split across the session's pool.
 pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 16;
 
+/// Runs a fused step whose result has float type `dtype` (its inputs are of that type, or
+/// bool masks).
 pub fn run(
     program: &FusedProgram,
+    dtype: DType,
     inputs: &[&Value],
     parallel: &Parallel,
     out: &mut OutBuf,
 ) -> KResult {
-    // The float type: the first float input's (masks are bool).
-    match inputs.iter().find(|v| v.dtype() != rill_graph::DType::Bool) {
-        Some(Value::F32(_)) => Ok(Value::F32(typed::<f32>(program, inputs, parallel, out)?)),
-        Some(Value::F64(_)) => Ok(Value::F64(typed::<f64>(program, inputs, parallel, out)?)),
-        other => Err(format!(
-            "fused kernels take floats, got {:?}",
-            other.map(|v| v.dtype())
-        )),
+    match dtype {
+        DType::F32 => Ok(Value::F32(typed::<f32>(program, inputs, parallel, out)?)),
+        DType::F64 => Ok(Value::F64(typed::<f64>(program, inputs, parallel, out)?)),
+        other => Err(format!("fused kernels compute floats, not {other}")),
     }
 }
 
