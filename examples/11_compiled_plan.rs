@@ -38,7 +38,9 @@ fn main() -> Res<()> {
     let train = GradientDescent::new(0.01).minimize(loss, None)?;
 
     // A batch of 500 points of the unit-circle task.
-    let xs = Array2::from_shape_fn((500, 2), |(i, j)| ((i * 7 + j * 13) % 31) as f32 / 10.0 - 1.5);
+    let xs = Array2::from_shape_fn((500, 2), |(i, j)| {
+        ((i * 7 + j * 13) % 31) as f32 / 10.0 - 1.5
+    });
     let ys = Array2::from_shape_fn((500, 1), |(i, _)| {
         f32::from(u8::from(xs[[i, 0]].powi(2) + xs[[i, 1]].powi(2) < 1.0))
     });
@@ -95,11 +97,19 @@ fn main() -> Res<()> {
     // Its first run draws the same initial weights as `sess`'s first run did (random ops are
     // seeded by op and run number).
     plain.run_target(g.global_variables_initializer())?;
-    let steps = if std::env::var("RILL_SMALL").is_ok() { 20 } else { 200 };
+    let steps = if std::env::var("RILL_SMALL").is_ok() {
+        20
+    } else {
+        200
+    };
     let (mut first, mut last) = (0.0, 0.0);
     for i in 0..steps {
-        let a = sess.run_with_targets(&[loss], &feeds, &[train])?[0].to_scalar_f64().ok_or("a scalar loss")?;
-        let b = plain.run_with_targets(&[loss], &feeds, &[train])?[0].to_scalar_f64().ok_or("a scalar loss")?;
+        let a = sess.run_with_targets(&[loss], &feeds, &[train])?[0]
+            .to_scalar_f64()
+            .ok_or("a scalar loss")?;
+        let b = plain.run_with_targets(&[loss], &feeds, &[train])?[0]
+            .to_scalar_f64()
+            .ok_or("a scalar loss")?;
         assert!((a - b).abs() <= 1e-6 * b.abs(), "step {i}: {a} vs {b}");
         if i == 0 {
             first = a;

@@ -1,8 +1,9 @@
 //! rill-compiler: turns a graph and a request (fetches, feeds, targets) into an executable `Plan`.
 //!
-//! `autodiff` adds gradient subgraphs (like `tf.gradients`); `plan` prunes a request to what it
-//! needs, orders it and assigns value slots; `passes` optimise the plan (elementwise fusion so
-//! far); `inspect` dumps a plan as DOT and a summary.
+//! `autodiff` adds gradient subgraphs (like `tf.gradients`); `plan` lowers a request to the
+//! steps it needs, in order, with value slots; `passes` is the pipeline that rewrites the plan
+//! (shape specialisation, constant folding, simplification, CSE, fusion, pruning, scheduling,
+//! memory planning); `inspect` dumps a plan as DOT and a summary.
 
 pub mod autodiff;
 mod inspect;
