@@ -83,17 +83,7 @@ fn main() -> Res<()> {
 
     // The same training with every pass off gives the same losses (to float rounding: fusion
     // keeps every bit, and so does everything else here).
-    let plain = Session::with_options(
-        &g,
-        CompileOptions {
-            constant_folding: false,
-            simplify: false,
-            cse: false,
-            fusion: false,
-            memory_planning: false,
-            concurrency: false,
-        },
-    );
+    let plain = Session::with_options(&g, CompileOptions::NONE);
     // Its first run draws the same initial weights as `sess`'s first run did (random ops are
     // seeded by op and run number).
     plain.run_target(g.global_variables_initializer())?;

@@ -19,21 +19,12 @@ fn repeated_pure_steps_are_merged() {
     let y = x.exp() + x.exp() * x.exp();
     // Folding off: it would compute this all-constant graph at compile time.
     let only_cse = CompileOptions {
-        constant_folding: false,
-        simplify: false,
         cse: true,
-        fusion: false,
         memory_planning: true,
         concurrency: true,
+        ..CompileOptions::NONE
     };
-    let none = CompileOptions {
-        constant_folding: false,
-        simplify: false,
-        cse: false,
-        fusion: false,
-        memory_planning: false,
-        concurrency: false,
-    };
+    let none = CompileOptions::NONE;
     let merged = Session::with_options(&g, only_cse);
     let plain = Session::with_options(&g, none);
     assert_eq!(count(&merged, y, "Exp"), 1);

@@ -1,6 +1,10 @@
 //! The elementwise fusion pass: it rewrites what it should (asserted on the plan), and fused
 //! plans compute bit-for-bit what unfused plans compute, on hand-made and random graphs.
 
+#[path = "common/lcg.rs"]
+mod lcg;
+
+use lcg::Lcg;
 use ndarray::{ArrayD, IxDyn};
 use rill::compiler::CompileOptions;
 use rill::prelude::*;
@@ -82,25 +86,6 @@ fn intermediates_that_are_fetched_or_shared_are_not_fused_away() {
     );
 }
 
-/// A small deterministic generator, so the random graphs are the same in every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-    fn float(&mut self) -> f32 {
-        self.next() as f32 / (1u64 << 31) as f32 * 4.0 - 2.0
-    }
-}
-
 #[test]
 fn random_elementwise_graphs_give_identical_bits_fused_and_unfused() {
     let mut rng = Lcg(42);
@@ -118,8 +103,8 @@ fn random_elementwise_graphs_give_identical_bits_fused_and_unfused() {
             pool.push(g.placeholder(DType::F32, sh.to_vec(), &format!("p{i}")));
         }
         for _ in 0..(4 + rng.below(12)) {
-            let a = pool[rng.below(pool.len() as u64)];
-            let b = pool[rng.below(pool.len() as u64)];
+            let a = pool[rng.below(pool.len())];
+            let b = pool[rng.below(pool.len())];
             let t = match rng.below(12) {
                 0 => a + b,
                 1 => a - b,
@@ -226,13 +211,6 @@ fn same_bits(a: &Value, b: &Value) -> bool {
             .all(|(p, q)| p.to_bits() == q.to_bits())
 }
 
-fn random_value(rng: &mut Lcg, shape: &[usize]) -> Value {
-    let n: usize = shape.iter().product();
-    Value::from(
-        ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|_| rng.float()).collect()).unwrap(),
-    )
-}
-
 #[test]
 fn matmul_bias_activation_becomes_one_kernel() {
     let g = Graph::new();
@@ -242,11 +220,7 @@ fn matmul_bias_activation_becomes_one_kernel() {
     // W is stored transposed: the product reads it through strides.
     let y = (x.matmul_t(w, false, true) + b).relu();
     let mut rng = Lcg(11);
-    let (xv, wv, bv) = (
-        random_value(&mut rng, &[6, 5]),
-        random_value(&mut rng, &[4, 5]),
-        random_value(&mut rng, &[4]),
-    );
+    let (xv, wv, bv) = (rng.value(&[6, 5]), rng.value(&[4, 5]), rng.value(&[4]));
     let feeds = [feed(x, &xv), feed(w, &wv), feed(b, &bv)];
     let sess = Session::new(&g);
     assert_eq!(
@@ -270,11 +244,7 @@ fn the_relu_gradient_and_the_learning_rate_fuse_into_the_matmuls() {
     let grads = rill::compiler::gradients(&[loss], &[w0, w1], None).unwrap();
     let (d0, d1) = (grads[0].unwrap() * 0.1, grads[1].unwrap());
     let mut rng = Lcg(5);
-    let (xv, w0v, w1v) = (
-        random_value(&mut rng, &[7, 3]),
-        random_value(&mut rng, &[3, 4]),
-        random_value(&mut rng, &[4, 2]),
-    );
+    let (xv, w0v, w1v) = (rng.value(&[7, 3]), rng.value(&[3, 4]), rng.value(&[4, 2]));
     let (xv, w0v, w1v) = (
         xv.cast(DType::F64),
         w0v.cast(DType::F64),
@@ -341,10 +311,10 @@ fn random_epilogues_of_matmuls_give_identical_bits() {
             };
         }
         let (xv, wv, rv, cv) = (
-            random_value(&mut rng, xs),
-            random_value(&mut rng, ws),
-            random_value(&mut rng, &[5]),
-            random_value(&mut rng, &[8, 1]),
+            rng.value(xs),
+            rng.value(ws),
+            rng.value(&[5]),
+            rng.value(&[8, 1]),
         );
         let feeds = [feed(x, &xv), feed(w, &wv), feed(r, &rv), feed(c, &cv)];
         let sess = Session::new(&g);
@@ -372,11 +342,7 @@ fn reductions_take_the_elementwise_ops_they_consume() {
         (t + 1.0).exp().min(ALL, true),
     ];
     let mut rng = Lcg(21);
-    let (xv, tv, bv) = (
-        random_value(&mut rng, &[30, 40]),
-        random_value(&mut rng, &[30, 40]),
-        random_value(&mut rng, &[40]),
-    );
+    let (xv, tv, bv) = (rng.value(&[30, 40]), rng.value(&[30, 40]), rng.value(&[40]));
     let feeds = [feed(x, &xv), feed(t, &tv), feed(b, &bv)];
     let sess = Session::new(&g);
     let labels = fused_labels(&sess, &fetches, &feeds);

@@ -9,14 +9,7 @@ use rill::prelude::*;
 
 /// Everything off: each step allocates its output, plans are the plain lowering.
 fn plain() -> CompileOptions {
-    CompileOptions {
-        constant_folding: false,
-        simplify: false,
-        cse: false,
-        fusion: false,
-        memory_planning: false,
-        concurrency: false,
-    }
+    CompileOptions::NONE
 }
 
 fn bits(v: &Value) -> Vec<u64> {

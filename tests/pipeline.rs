@@ -3,18 +3,14 @@
 //! subgraphs, gradients) every pass alone and all together compute what the unoptimised plan
 //! computes, to 1e-6 in f64, Grappler's way.
 
-use ndarray::{ArrayD, IxDyn};
+#[path = "common/lcg.rs"]
+mod lcg;
+
+use lcg::Lcg;
 use rill::compiler::CompileOptions;
 use rill::prelude::*;
 
-const OFF: CompileOptions = CompileOptions {
-    constant_folding: false,
-    simplify: false,
-    cse: false,
-    fusion: false,
-    memory_planning: false,
-    concurrency: false,
-};
+const OFF: CompileOptions = CompileOptions::NONE;
 
 /// Every single pass on its own, then all of them.
 fn configurations() -> Vec<(&'static str, CompileOptions)> {
@@ -60,36 +56,12 @@ fn configurations() -> Vec<(&'static str, CompileOptions)> {
     ]
 }
 
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn float(&mut self) -> f64 {
-        self.next() as f64 / (1u64 << 31) as f64 * 2.0 - 1.0
-    }
-    fn value(&mut self, shape: &[usize]) -> Value {
-        let n: usize = shape.iter().product();
-        Value::from(
-            ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|_| self.float()).collect()).unwrap(),
-        )
-    }
-}
-
 /// A random graph over `x: [?, 4]` and a variable `w: [4, 4]`: a pool of tensors of shapes
 /// [?, 4], [4] and [] grown by random ops, ending in a scalar loss and its gradient.
 fn random_graph<'g>(g: &'g Graph, rng: &mut Lcg) -> (Tensor<'g>, Vec<Tensor<'g>>) {
     let x = g.placeholder(DType::F64, [None, Some(4)], "x");
-    let w = g.variable(g.constant(rng.value(&[4, 4])), "w");
-    let c = g.constant(rng.value(&[4]));
+    let w = g.variable(g.constant(rng.value64(&[4, 4])), "w");
+    let c = g.constant(rng.value64(&[4]));
     let mut rows = vec![x, x.matmul(w)];
     let mut vecs = vec![c, c * 2.0 + 1.0];
     for _ in 0..(6 + rng.below(10)) {
@@ -136,7 +108,7 @@ fn every_pass_preserves_results_on_random_graphs() {
         let g = Graph::new();
         let (x, fetches) = random_graph(&g, &mut rng);
         let rows = 1 + rng.below(5);
-        let xs = rng.value(&[rows, 4]);
+        let xs = rng.value64(&[rows, 4]);
         let reference = Session::with_options(&g, OFF);
         reference
             .run_target(g.global_variables_initializer())

@@ -135,6 +135,19 @@ impl Default for CompileOptions {
     }
 }
 
+impl CompileOptions {
+    /// Every pass off: the plan as lowering makes it, each step allocating its output (the
+    /// reference the passes are tested against).
+    pub const NONE: CompileOptions = CompileOptions {
+        constant_folding: false,
+        simplify: false,
+        cse: false,
+        fusion: false,
+        memory_planning: false,
+        concurrency: false,
+    };
+}
+
 pub fn lower(graph: &Graph, request: &Request) -> Result<Plan, PlanError> {
     lower_with(graph, request, &CompileOptions::default())
 }

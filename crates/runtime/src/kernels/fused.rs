@@ -251,15 +251,7 @@ fn reduce_tail<T: Real>(
         acc.iter_mut()
             .for_each(|v| *v = scalar::Num::div(*v, count));
     }
-    let out_shape: SmallVec<[usize; 6]> = shape
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &d)| match (axes.contains(&i), keep_dims) {
-            (false, _) => Some(d),
-            (true, true) => Some(1),
-            (true, false) => None,
-        })
-        .collect();
+    let out_shape = super::reduce::reduced_shape(shape, axes, keep_dims);
     Ok(super::array(&out_shape, acc))
 }
 

@@ -43,6 +43,23 @@ fn reduce_contiguous<T: Num>(
     Some(out)
 }
 
+/// The shape of a reduction of `shape` over `axes`: reduced axes dropped, or kept as 1.
+pub(crate) fn reduced_shape(
+    shape: &[usize],
+    axes: &[usize],
+    keep_dims: bool,
+) -> smallvec::SmallVec<[usize; 6]> {
+    shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keep_dims) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect()
+}
+
 pub fn reduce(
     op: ReduceOp,
     x: &Value,
@@ -94,17 +111,7 @@ pub fn reduce(
                 let n = T::from_f64(count as f64);
                 data.iter_mut().for_each(|v| *v = v.div(n));
             }
-            let shape: smallvec::SmallVec<[usize; 6]> = a
-                .shape()
-                .iter()
-                .enumerate()
-                .filter_map(|(i, &d)| match (axes.contains(&i), keep_dims) {
-                    (false, _) => Some(d),
-                    (true, true) => Some(1),
-                    (true, false) => None,
-                })
-                .collect();
-            return super::array(&shape, data);
+            return super::array(&reduced_shape(a.shape(), axes, keep_dims), data);
         }
         let mut out = a.clone();
         let mut count = 1usize;
