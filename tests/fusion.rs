@@ -402,3 +402,29 @@ fn a_fused_reduction_of_a_mask_alone_has_the_reductions_float_type() {
     let hits = (0..200).filter(|r| r % 3 == r % 2).count() + 100;
     assert_eq!(got, hits as f64 / 300.0);
 }
+
+#[test]
+fn a_long_chain_needs_a_few_registers() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [8usize], "x");
+    let mut y = x;
+    for _ in 0..200 {
+        y = y * 1.0001 + 0.0001;
+    }
+    let xv = Value::from(ndarray::Array1::<f32>::ones(8));
+    let sess = Session::new(&g);
+    let plan = sess
+        .plan_for_feeds(&[y], &[feed(x, &xv)], &[] as &[TensorId])
+        .unwrap();
+    let program = plan.steps.iter().find_map(|s| s.fused.clone()).unwrap();
+    assert_eq!(program.instrs.len(), 400);
+    // The inputs (x and the two constants) and two registers the chain alternates between.
+    assert_eq!(program.registers, program.inputs + 2, "{program:?}");
+    let (f, p, _, _) = run_both(&g, y, &[feed(x, &xv)]);
+    assert!(same_bits(&f, &p));
+    let mut want = 1.0f32;
+    for _ in 0..200 {
+        want = want * 1.0001 + 0.0001;
+    }
+    assert_eq!(f.to_f64_vec()[0], f64::from(want));
+}

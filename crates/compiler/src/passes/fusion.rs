@@ -39,11 +39,17 @@ pub enum Head {
     },
 }
 
-/// The program of a fused step; its result is the last register.
+/// The program of a fused step; its result is the last instruction's. As built, instruction
+/// `k` writes register `inputs + k`; `allocate_registers` then lets registers whose value is
+/// dead be written again, so a long chain needs a few registers, not one per op.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FusedProgram {
     pub inputs: usize,
     pub instrs: Vec<Instr>,
+    /// The register each instruction writes (never one of its own operands).
+    pub dst: Vec<usize>,
+    /// Registers the program uses, inputs included.
+    pub registers: usize,
     /// The names of the fused nodes, in program order (for DOT dumps and summaries).
     pub nodes: Vec<String>,
     /// The op whose result is register 0, if the program is an epilogue.
@@ -65,6 +71,76 @@ pub enum Tail {
 }
 
 impl FusedProgram {
+    /// The register holding the result.
+    pub fn result(&self) -> usize {
+        *self.dst.last().expect("a fused program has an instruction")
+    }
+
+    /// Gives each instruction the lowest register that holds no live value and is none of its
+    /// operands (inputs keep registers `0..inputs`, loaded once per block), so the registers of
+    /// a block stay in L1 however long the program is.
+    pub fn allocate_registers(&mut self) {
+        // Only a program as built (instruction k writing register inputs + k) is renamed.
+        if self
+            .dst
+            .iter()
+            .enumerate()
+            .any(|(k, &d)| d != self.inputs + k)
+        {
+            return;
+        }
+        let operands = |i: &Instr| -> Vec<usize> {
+            match *i {
+                Instr::Unary(_, a) | Instr::Cast(a) => vec![a],
+                Instr::Binary(_, a, b) | Instr::Compare(_, a, b) => vec![a, b],
+                Instr::Select(c, a, b) => vec![c, a, b],
+            }
+        };
+        // In the program as built, value v >= inputs is instruction v - inputs's result.
+        let values = self.inputs + self.instrs.len();
+        let mut last_use = vec![0usize; values];
+        for (k, i) in self.instrs.iter().enumerate() {
+            for v in operands(i) {
+                last_use[v] = k;
+            }
+        }
+        let mut reg_of: Vec<usize> = (0..self.inputs).collect();
+        let mut free: Vec<usize> = Vec::new();
+        let mut registers = self.inputs;
+        let mut dst = Vec::with_capacity(self.instrs.len());
+        let mut instrs = Vec::with_capacity(self.instrs.len());
+        for (k, i) in self.instrs.iter().enumerate() {
+            let ops = operands(i);
+            let r = |v: usize| reg_of[v];
+            instrs.push(match *i {
+                Instr::Unary(u, a) => Instr::Unary(u, r(a)),
+                Instr::Cast(a) => Instr::Cast(r(a)),
+                Instr::Binary(b, x, y) => Instr::Binary(b, r(x), r(y)),
+                Instr::Compare(c, x, y) => Instr::Compare(c, r(x), r(y)),
+                Instr::Select(c, x, y) => Instr::Select(r(c), r(x), r(y)),
+            });
+            // The destination is taken before this instruction's operands are given back.
+            let d = match free.iter().enumerate().min_by_key(|(_, &f)| f) {
+                Some((at, _)) => free.swap_remove(at),
+                None => {
+                    registers += 1;
+                    registers - 1
+                }
+            };
+            reg_of.push(d);
+            dst.push(d);
+            for v in ops {
+                // Computed values die at their last use; inputs stay (loaded per block).
+                if v >= self.inputs && last_use[v] == k && !free.contains(&reg_of[v]) {
+                    free.push(reg_of[v]);
+                }
+            }
+        }
+        self.instrs = instrs;
+        self.dst = dst;
+        self.registers = registers;
+    }
+
     /// `Fused[MatMul, Add, Relu]`: what the step contains, for DOT and summaries.
     pub fn label(&self) -> String {
         let mut ops: Vec<&str> = Vec::with_capacity(self.instrs.len() + 1);
@@ -164,7 +240,15 @@ pub fn fuse(plan: &mut Plan) -> usize {
         step.fused = Some(Arc::new(program));
     }
     let removed = retain(plan, &keep);
-    removed + fuse_matmul_epilogues(plan, &slot_dtype) + fuse_into_reductions(plan, &slot_dtype)
+    let removed = removed
+        + fuse_matmul_epilogues(plan, &slot_dtype)
+        + fuse_into_reductions(plan, &slot_dtype);
+    for step in &mut plan.steps {
+        if let Some(p) = &mut step.fused {
+            Arc::make_mut(p).allocate_registers();
+        }
+    }
+    removed
 }
 
 /// Elements below which a reduction is not worth fusing (the saved tensor is tiny).
@@ -438,6 +522,8 @@ fn build_program_of(steps: &[Step]) -> (Vec<usize>, FusedProgram) {
         inputs,
         FusedProgram {
             inputs: n_inputs,
+            dst: (n_inputs..n_inputs + instrs.len()).collect(),
+            registers: n_inputs + instrs.len(),
             instrs,
             nodes,
             head: None,

@@ -297,7 +297,7 @@ fn mask_value<T: Real>(b: bool) -> T {
 /// has (AVX2 + FMA where present, else the baseline): the same source and the same arithmetic,
 /// only wider vectors.
 fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usize, out: &mut [T]) {
-    let regs = program.inputs + program.instrs.len();
+    let regs = program.registers;
     // Registers as long as a block, or as the whole range when it is shorter (small tensors
     // through long chains need no megabytes of registers).
     let block = BLOCK.min(out.len()).max(1);
@@ -345,7 +345,7 @@ fn eval_blocks<T: Real>(
     bank: &mut [T],
     block: usize,
 ) {
-    let regs = program.inputs + program.instrs.len();
+    let result = program.result();
     for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
         let at = start + b * block;
@@ -357,12 +357,21 @@ fn eval_blocks<T: Real>(
                 Data::Output => dst.copy_from_slice(chunk),
             }
         }
-        for (k, instr) in program.instrs.iter().enumerate() {
-            let dst = program.inputs + k;
-            // Split the bank so the destination can be written while sources are read.
-            let (before, rest) = bank.split_at_mut(dst * block);
-            let d = &mut rest[..len];
-            let src = |r: usize| &before[r * block..r * block + len];
+        assert!(
+            program.registers * block <= bank.len(),
+            "the bank holds every register"
+        );
+        let base = bank.as_mut_ptr();
+        for (instr, &dst) in program.instrs.iter().zip(&program.dst) {
+            // SAFETY: registers are disjoint `block`-long ranges of the bank (checked to hold
+            // them all above), and register allocation never makes an instruction's destination
+            // one of its operands, so `d` aliases no source; `bank` is not touched while these
+            // slices live.
+            let d = unsafe { std::slice::from_raw_parts_mut(base.add(dst * block), len) };
+            let src = |r: usize| {
+                debug_assert!(r != dst && r < program.registers);
+                unsafe { std::slice::from_raw_parts(base.add(r * block), len) }
+            };
             match *instr {
                 Instr::Unary(op, a) => unary(op, src(a), d),
                 Instr::Binary(op, a, b) => binary(op, src(a), src(b), d),
@@ -371,8 +380,7 @@ fn eval_blocks<T: Real>(
                 Instr::Select(c, a, b) => select(src(c), src(a), src(b), d),
             }
         }
-        let last = (regs - 1) * block;
-        chunk.copy_from_slice(&bank[last..last + len]);
+        chunk.copy_from_slice(&bank[result * block..result * block + len]);
     }
 }
 
