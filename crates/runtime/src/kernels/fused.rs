@@ -99,10 +99,9 @@ fn typed<T: Real>(
     let mut shape: SmallVec<[usize; 6]> = SmallVec::new();
     if let Some((a, b, ta, tb)) = head {
         let (m, n) = super::matmul::product_shape(a, b, ta, tb)?;
-        super::matmul::gemm_into(a, b, ta, tb, parallel, &mut out)?;
         shape.extend([m, n]);
     }
-    let product_len = out.len();
+    let product_len: usize = shape.iter().product();
     for v in &views {
         shape = SmallVec::from_vec(broadcast_shape(&shape, v.shape())?);
     }
@@ -187,6 +186,14 @@ fn typed<T: Real>(
     }
     if head.is_none() {
         out.resize(n, <T as scalar::Num>::zero());
+    }
+    if let Some((a, b, ta, tb)) = head {
+        // The epilogue runs on each panel of rows right after gemm wrote it, while the rows are
+        // in cache; where gemm splits columns instead, on the whole product afterwards.
+        let epilogue = |start: usize, rows: &mut [T]| eval(program, &operands, start, rows);
+        if super::matmul::gemm_into(a, b, ta, tb, parallel, &mut out, Some(&epilogue))? {
+            return Ok(super::array(&shape, out));
+        }
     }
     if n >= PARALLEL_ELEMENTS && parallel.threads() > 1 {
         // Each piece runs the same blocks it would run alone: results do not depend on the split.

@@ -74,7 +74,7 @@ fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
 ) -> Result<ArrayD<T>, String> {
     let (m, n) = product_shape(a, b, ta, tb)?;
     let mut out = buf.vec(m * n);
-    gemm_into(a, b, ta, tb, parallel, &mut out)?;
+    gemm_into(a, b, ta, tb, parallel, &mut out, None)?;
     Ok(super::array(&[m, n], out))
 }
 
@@ -97,7 +97,13 @@ pub(super) fn product_shape<T>(
     Ok((m, n))
 }
 
-/// Writes the product of two 2-D float matrices into `out` (cleared first), row-major.
+/// What runs on rows of a product once gemm wrote them: `(index of the first element, rows)`.
+pub(super) type RowsEpilogue<'a, T> = &'a (dyn Fn(usize, &mut [T]) + Sync);
+
+/// Writes the product of two 2-D float matrices into `out` (cleared first), row-major. When
+/// the product is computed in panels of rows, `epilogue` runs on each panel right after it (on
+/// the same thread, while it is in cache) and the result is `true`; otherwise the caller runs
+/// it (`false`).
 pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
@@ -105,13 +111,14 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     tb: bool,
     parallel: &Parallel,
     out: &mut Vec<T>,
-) -> Result<(), String> {
+    epilogue: Option<RowsEpilogue<'_, T>>,
+) -> Result<bool, String> {
     let (m, n) = product_shape(a, b, ta, tb)?;
     let k = if ta { a.shape()[0] } else { a.shape()[1] };
     out.clear();
     if m == 0 || n == 0 || k == 0 {
         out.resize(m * n, T::zero());
-        return Ok(());
+        return Ok(false);
     }
     out.reserve_exact(m * n);
     // Element strides of the operands as stored; a transpose swaps row and column strides.
@@ -184,6 +191,12 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
                 false,
                 gemm::Parallelism::None,
             );
+            if let (true, Some(f)) = (split_rows, epilogue) {
+                // SAFETY: gemm has just written rows `from..to` (all their elements); only
+                // this panel touches them.
+                let rows = std::slice::from_raw_parts_mut(dst, (to - from) * n);
+                f(from * n, rows);
+            }
         }
     };
     if panels > 1 && parallel.threads() > 1 {
@@ -193,7 +206,7 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     }
     // SAFETY: gemm wrote all m * n elements (k > 0, dst not read), within the capacity.
     unsafe { out.set_len(m * n) };
-    Ok(())
+    Ok(split_rows && epilogue.is_some())
 }
 
 fn matrix<T>(a: ArrayView2<'_, T>, transpose: bool) -> ArrayView2<'_, T> {
