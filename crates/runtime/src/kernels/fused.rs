@@ -353,31 +353,50 @@ fn eval_blocks<T: Real>(
     block: usize,
 ) {
     let result = program.result();
+    assert!(
+        program.registers * block <= bank.len() && operands.len() == program.inputs,
+        "the bank holds every register"
+    );
+    // Where each input register's elements are read for the current block: straight from the
+    // input (or the output a matmul head wrote) when they lie there in order, else from the
+    // bank, where they are loaded.
+    let mut sources: SmallVec<[*const T; 8]> =
+        SmallVec::from_elem(std::ptr::null(), operands.len());
     for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
         let at = start + b * block;
         for (i, op) in operands.iter().enumerate() {
-            let dst = &mut bank[i * block..i * block + len];
-            match op.data {
-                Data::Float(xs) => load(xs, op, at, dst, |x| x),
-                Data::Mask(ms) => load(ms, op, at, dst, mask_value),
-                Data::Output => dst.copy_from_slice(chunk),
-            }
+            sources[i] = match (&op.data, op.pattern) {
+                (Data::Float(xs), Pattern::Full) => xs[at..at + len].as_ptr(),
+                (Data::Output, _) => chunk.as_ptr(),
+                (data, _) => {
+                    let dst = &mut bank[i * block..i * block + len];
+                    match data {
+                        Data::Float(xs) => load(xs, op, at, dst, |x| x),
+                        Data::Mask(ms) => load(ms, op, at, dst, mask_value),
+                        Data::Output => unreachable!("read in place above"),
+                    }
+                    dst.as_ptr()
+                }
+            };
         }
-        assert!(
-            program.registers * block <= bank.len(),
-            "the bank holds every register"
-        );
         let base = bank.as_mut_ptr();
         for (instr, &dst) in program.instrs.iter().zip(&program.dst) {
-            // SAFETY: registers are disjoint `block`-long ranges of the bank (checked to hold
-            // them all above), and register allocation never makes an instruction's destination
-            // one of its operands, so `d` aliases no source; `bank` is not touched while these
-            // slices live.
+            // SAFETY: computed registers are disjoint `block`-long ranges of the bank (checked
+            // to hold them all above) at `inputs` and beyond; input registers are read from
+            // `len` elements of an input, of the output chunk (written only after the last
+            // instruction) or of their bank range. Register allocation never makes an
+            // instruction's destination one of its operands, so `d` aliases no source, and
+            // `bank` and `chunk` are not otherwise touched while these slices live.
             let d = unsafe { std::slice::from_raw_parts_mut(base.add(dst * block), len) };
             let src = |r: usize| {
                 debug_assert!(r != dst && r < program.registers);
-                unsafe { std::slice::from_raw_parts(base.add(r * block), len) }
+                let p = if r < sources.len() {
+                    sources[r]
+                } else {
+                    unsafe { base.add(r * block) }
+                };
+                unsafe { std::slice::from_raw_parts(p, len) }
             };
             match *instr {
                 Instr::Unary(op, a) => unary(op, src(a), d),
