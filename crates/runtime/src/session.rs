@@ -345,25 +345,18 @@ impl Session {
             feed_shapes: Vec::new(),
             ..request.clone()
         };
-        let specialised = by_hash
+        let same_but_shapes = |r: &Request| {
+            r.fetches == unshaped.fetches
+                && r.feeds == unshaped.feeds
+                && r.targets == unshaped.targets
+        };
+        let mut others = by_hash
             .values()
             .flatten()
-            .filter(|(r, _)| {
-                r.fetches == unshaped.fetches
-                    && r.feeds == unshaped.feeds
-                    && r.targets == unshaped.targets
-            })
-            .count();
-        let cached = if specialised >= MAX_SPECIALISATIONS {
-            let shared = by_hash
-                .values()
-                .flatten()
-                .find(|(r, c)| {
-                    r.fetches == unshaped.fetches
-                        && r.feeds == unshaped.feeds
-                        && r.targets == unshaped.targets
-                        && c.shared_by_all_shapes
-                })
+            .filter(|(r, _)| same_but_shapes(r));
+        let cached = if others.clone().count() >= MAX_SPECIALISATIONS {
+            let shared = others
+                .find(|(_, c)| c.shared_by_all_shapes)
                 .map(|(_, c)| c.clone());
             match shared {
                 Some(c) => c,
