@@ -198,3 +198,21 @@ fn a_fed_shape_the_placeholder_rejects_is_still_the_usual_error() {
     let err = sess.eval(y, &[feed(x, &bad)]).unwrap_err().to_string();
     assert!(err.contains("Cannot feed value of shape (2, 4)"), "{err}");
 }
+
+#[test]
+fn rejected_feeds_do_not_use_up_the_specialisations() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F64, [None, Some(3)], "x");
+    let y = x.exp().sum(1, false);
+    let sess = Session::new(&g);
+    for cols in 4..16 {
+        let bad = Value::from(data(2, cols, 1));
+        assert!(sess.eval(y, &[feed(x, &bad)]).is_err());
+    }
+    let good = Value::from(data(5, 3, 2));
+    let plan = sess
+        .plan_for_feeds(&[y], &[feed(x, &good)], &[] as &[TensorId])
+        .unwrap();
+    assert_eq!(plan.feeds[0].planned, Shape::from([5usize, 3]));
+    assert_eq!(sess.eval(y, &[feed(x, &good)]).unwrap().shape(), &[5]);
+}

@@ -27,6 +27,9 @@ fn fold_with_kernels(
 /// Feed shapes a request gets plans specialised to before it shares one plan for all shapes.
 const MAX_SPECIALISATIONS: usize = 8;
 
+/// Further feed shapes remembered (pointing at the shared plan) for fast lookup.
+const MAX_SHARED_SHAPES: usize = 56;
+
 /// A compiled plan and the workspaces its runs reuse (one per run in flight).
 struct CachedPlan {
     plan: Arc<Plan>,
@@ -256,9 +259,17 @@ impl Session {
     /// Heap bytes the session keeps between runs in the buffers of its plans' workspaces.
     pub fn buffered_bytes(&self) -> usize {
         let by_hash = self.by_hash.read().unwrap_or_else(|e| e.into_inner());
+        // Requests past the specialisation limit share one plan: count each plan once.
+        let mut seen: Vec<*const CachedPlan> = Vec::new();
         by_hash
             .values()
             .flatten()
+            .filter(|(_, c)| {
+                let p = Arc::as_ptr(c);
+                let new = !seen.contains(&p);
+                seen.push(p);
+                new
+            })
             .map(|(_, c)| {
                 c.workspaces
                     .lock()
@@ -354,14 +365,26 @@ impl Session {
             .values()
             .flatten()
             .filter(|(r, _)| same_but_shapes(r));
-        let cached = if others.clone().count() >= MAX_SPECIALISATIONS {
+        let seen = others.clone().count();
+        // Feeds the run will reject (wrong dtype or shape) get a plan that is not kept: they
+        // must not use up the specialisations.
+        if !self.feeds_fit(feeds) {
+            return Ok(Arc::new(CachedPlan::new(self.plan(unshaped)?, true)));
+        }
+        let cached = if seen >= MAX_SPECIALISATIONS {
             let shared = others
                 .find(|(_, c)| c.shared_by_all_shapes)
                 .map(|(_, c)| c.clone());
-            match shared {
+            let shared = match shared {
                 Some(c) => c,
                 None => Arc::new(CachedPlan::new(self.plan(unshaped)?, true)),
+            };
+            // Past the limit, new shapes are remembered only up to a bound, so feeds of ever
+            // new shapes do not grow the cache without end (later ones find the plan here).
+            if seen >= MAX_SPECIALISATIONS + MAX_SHARED_SHAPES {
+                return Ok(shared);
             }
+            shared
         } else {
             Arc::new(CachedPlan::new(self.plan(request.clone())?, false))
         };
@@ -392,6 +415,18 @@ impl Session {
             .unwrap_or_else(|e| e.into_inner())
             .insert(request, plan.clone());
         Ok(plan)
+    }
+
+    /// Whether every fed value has the dtype of its tensor and a shape its static shape admits
+    /// (the checks `run` makes, here against the graph, before a plan exists).
+    fn feeds_fit(&self, feeds: &[Feed<'_>]) -> bool {
+        self.graph.with_nodes(|nodes| {
+            feeds.iter().all(|f| {
+                nodes
+                    .get(f.tensor.node.index())
+                    .is_some_and(|n| n.dtype == f.value.dtype() && n.shape.admits(f.value.shape()))
+            })
+        })
     }
 
     /// Whether a variable holds a value in this session.

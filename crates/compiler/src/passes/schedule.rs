@@ -2,7 +2,10 @@
 //! (the weight gradient of a layer beside its input gradient, say) is moved up next to it, so
 //! memory planning can mark the two as a group an executor runs at the same time. Only pure
 //! steps move, and only past steps they do not depend on, so effects keep their order and
-//! every step still follows its inputs.
+//! every step still follows its inputs. One thing does change: when a moved step fails, the
+//! run stops before effects it used to follow (as in TF1, whose executor runs independent ops
+//! in any order, which of two independent failures is reported, and which assigns ran before
+//! it, is not specified).
 
 use crate::passes::memory::{work, writes_fresh_output, CONCURRENT_WORK};
 use crate::plan::{Plan, Step};

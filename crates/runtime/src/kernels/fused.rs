@@ -101,11 +101,11 @@ fn typed<T: Real>(
         let (m, n) = super::matmul::product_shape(a, b, ta, tb)?;
         shape.extend([m, n]);
     }
-    let product_len: usize = shape.iter().product();
+    let product_len = super::element_count(&shape)?;
     for v in &views {
         shape = SmallVec::from_vec(broadcast_shape(&shape, v.shape())?);
     }
-    let n: usize = shape.iter().product();
+    let n = super::element_count(&shape)?;
     if head.is_some() && n != product_len {
         return Err(format!(
             "the matmul's product has {product_len} elements but the fused output {shape:?} has {n}"
@@ -359,7 +359,8 @@ fn eval_blocks<T: Real>(
     );
     // Where each input register's elements are read for the current block: straight from the
     // input (or the output a matmul head wrote) when they lie there in order, else from the
-    // bank, where they are loaded.
+    // bank, where they are loaded. All access to the bank goes through `base`, taken once.
+    let base = bank.as_mut_ptr();
     let mut sources: SmallVec<[*const T; 8]> =
         SmallVec::from_elem(std::ptr::null(), operands.len());
     for (b, chunk) in out.chunks_mut(block).enumerate() {
@@ -370,7 +371,9 @@ fn eval_blocks<T: Real>(
                 (Data::Float(xs), Pattern::Full) => xs[at..at + len].as_ptr(),
                 (Data::Output, _) => chunk.as_ptr(),
                 (data, _) => {
-                    let dst = &mut bank[i * block..i * block + len];
+                    // SAFETY: register i's range of the bank (inside it, checked above); no
+                    // other slice of the bank is alive.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(base.add(i * block), len) };
                     match data {
                         Data::Float(xs) => load(xs, op, at, dst, |x| x),
                         Data::Mask(ms) => load(ms, op, at, dst, mask_value),
@@ -380,14 +383,13 @@ fn eval_blocks<T: Real>(
                 }
             };
         }
-        let base = bank.as_mut_ptr();
         for (instr, &dst) in program.instrs.iter().zip(&program.dst) {
             // SAFETY: computed registers are disjoint `block`-long ranges of the bank (checked
             // to hold them all above) at `inputs` and beyond; input registers are read from
             // `len` elements of an input, of the output chunk (written only after the last
             // instruction) or of their bank range. Register allocation never makes an
             // instruction's destination one of its operands, so `d` aliases no source, and
-            // `bank` and `chunk` are not otherwise touched while these slices live.
+            // `chunk` is not otherwise touched while these slices live.
             let d = unsafe { std::slice::from_raw_parts_mut(base.add(dst * block), len) };
             let src = |r: usize| {
                 debug_assert!(r != dst && r < program.registers);
@@ -406,7 +408,9 @@ fn eval_blocks<T: Real>(
                 Instr::Select(c, a, b) => select(src(c), src(a), src(b), d),
             }
         }
-        chunk.copy_from_slice(&bank[result * block..result * block + len]);
+        // SAFETY: the result register's range of the bank, written by the last instruction.
+        let result = unsafe { std::slice::from_raw_parts(base.add(result * block), len) };
+        chunk.copy_from_slice(result);
     }
 }
 

@@ -73,7 +73,7 @@ fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
     buf: &mut OutBuf,
 ) -> Result<ArrayD<T>, String> {
     let (m, n) = product_shape(a, b, ta, tb)?;
-    let mut out = buf.vec(m * n);
+    let mut out = buf.vec(super::element_count(&[m, n])?);
     gemm_into(a, b, ta, tb, parallel, &mut out, None)?;
     Ok(super::array(&[m, n], out))
 }
@@ -115,6 +115,7 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
 ) -> Result<bool, String> {
     let (m, n) = product_shape(a, b, ta, tb)?;
     let k = if ta { a.shape()[0] } else { a.shape()[1] };
+    super::element_count(&[m, n])?;
     out.clear();
     if m == 0 || n == 0 || k == 0 {
         out.resize(m * n, T::zero());

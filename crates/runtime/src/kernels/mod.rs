@@ -104,21 +104,37 @@ pub fn uses_pool(plan: &rill_compiler::Plan) -> bool {
 
 /// An array of `shape` over `data` in standard order. Kernels size their outputs to their
 /// shapes; a mismatch is a bug and panics.
-pub fn array<T>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
+pub(crate) fn array<T>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
     array_of(IxDyn(shape), data)
 }
 
 /// `array` with the dimension already built (an input's `raw_dim()`), skipping ndarray's
 /// general layout checks, which dominate the cost of small kernels.
-pub fn array_of<T>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
+pub(crate) fn array_of<T>(dim: IxDyn, data: Vec<T>) -> ArrayD<T> {
+    // The product without overflow, and (as ndarray requires) at most isize::MAX.
+    let size = dim
+        .slice()
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize);
     assert_eq!(
-        dim.size(),
-        data.len(),
+        size,
+        Some(data.len()),
         "a kernel's output has the element count of its shape"
     );
-    // SAFETY: default (standard-order) strides over exactly `data.len()` elements, checked just
-    // above, always index inside `data`.
+    // SAFETY: default (standard-order) strides over exactly `data.len()` elements, the shape's
+    // product (checked without overflow just above, and within isize::MAX), always index
+    // inside `data`.
     unsafe { ArrayD::from_shape_vec_unchecked(dim, data) }
+}
+
+/// The element count of a shape, or the error a kernel reports when it overflows.
+pub(crate) fn element_count(shape: &[usize]) -> Result<usize, String> {
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or_else(|| format!("a tensor of shape {shape:?} has too many elements"))
 }
 
 /// Computes a pure op (no state, no effects) from its inputs.
