@@ -308,7 +308,14 @@ fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usi
     // Registers as long as a block, or as the whole range when it is shorter (small tensors
     // through long chains need no megabytes of registers).
     let block = BLOCK.min(out.len()).max(1);
-    T::with_scratch(regs * block, |bank| {
+    // Row operands get a tile of their row repeated, `block + period` long, after the
+    // registers (see `eval_blocks`).
+    let tiles: usize = operands
+        .iter()
+        .filter(|op| op.pattern == Pattern::Row)
+        .map(|op| block + op.period)
+        .sum();
+    T::with_scratch(regs * block + tiles, |bank| {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
@@ -353,23 +360,65 @@ fn eval_blocks<T: Real>(
     block: usize,
 ) {
     let result = program.result();
+    let regs_end = program.registers * block;
+    let tiles: usize = operands
+        .iter()
+        .filter(|op| op.pattern == Pattern::Row)
+        .map(|op| block + op.period)
+        .sum();
     assert!(
-        program.registers * block <= bank.len() && operands.len() == program.inputs,
-        "the bank holds every register"
+        regs_end + tiles <= bank.len() && operands.len() == program.inputs,
+        "the bank holds every register and tile"
     );
     // Where each input register's elements are read for the current block: straight from the
-    // input (or the output a matmul head wrote) when they lie there in order, else from the
-    // bank, where they are loaded. All access to the bank goes through `base`, taken once.
+    // input (or the output a matmul head wrote) when they lie there in order; from a tile of
+    // the row repeated, at the block's phase, for a row operand; from the bank, loaded once
+    // for a scalar and per block otherwise. All access to the bank goes through `base`.
     let base = bank.as_mut_ptr();
     let mut sources: SmallVec<[*const T; 8]> =
         SmallVec::from_elem(std::ptr::null(), operands.len());
+    // The start of each row operand's tile in the bank.
+    let mut tile_at: SmallVec<[usize; 8]> = SmallVec::from_elem(0, operands.len());
+    let mut next_tile = regs_end;
+    for (i, op) in operands.iter().enumerate() {
+        match op.pattern {
+            Pattern::Row => {
+                let len = block + op.period;
+                // SAFETY: the tile's range of the bank, past the registers (checked above).
+                let tile = unsafe { std::slice::from_raw_parts_mut(base.add(next_tile), len) };
+                for (j, t) in tile.iter_mut().enumerate() {
+                    *t = match op.data {
+                        Data::Float(xs) => xs[j % op.period],
+                        Data::Mask(ms) => mask_value(ms[j % op.period]),
+                        Data::Output => unreachable!("a matmul head's product is full-size"),
+                    };
+                }
+                tile_at[i] = next_tile;
+                next_tile += len;
+            }
+            Pattern::Scalar => {
+                // SAFETY: register i's range of the bank; no instruction writes an input register.
+                let reg = unsafe { std::slice::from_raw_parts_mut(base.add(i * block), block) };
+                match op.data {
+                    Data::Float(xs) => reg.fill(xs[0]),
+                    Data::Mask(ms) => reg.fill(mask_value(ms[0])),
+                    Data::Output => unreachable!("a matmul head's product is full-size"),
+                }
+                sources[i] = reg.as_ptr();
+            }
+            _ => {}
+        }
+    }
     for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
         let at = start + b * block;
         for (i, op) in operands.iter().enumerate() {
-            sources[i] = match (&op.data, op.pattern) {
-                (Data::Float(xs), Pattern::Full) => xs[at..at + len].as_ptr(),
-                (Data::Output, _) => chunk.as_ptr(),
+            match (&op.data, op.pattern) {
+                (_, Pattern::Scalar) => {}
+                // SAFETY: `at % period + len <= period + block`, inside the tile.
+                (_, Pattern::Row) => sources[i] = unsafe { base.add(tile_at[i] + at % op.period) },
+                (Data::Float(xs), Pattern::Full) => sources[i] = xs[at..at + len].as_ptr(),
+                (Data::Output, _) => sources[i] = chunk.as_ptr(),
                 (data, _) => {
                     // SAFETY: register i's range of the bank (inside it, checked above); no
                     // other slice of the bank is alive.
@@ -379,9 +428,9 @@ fn eval_blocks<T: Real>(
                         Data::Mask(ms) => load(ms, op, at, dst, mask_value),
                         Data::Output => unreachable!("read in place above"),
                     }
-                    dst.as_ptr()
+                    sources[i] = dst.as_ptr();
                 }
-            };
+            }
         }
         for (instr, &dst) in program.instrs.iter().zip(&program.dst) {
             // SAFETY: computed registers are disjoint `block`-long ranges of the bank (checked
