@@ -325,8 +325,9 @@ fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usi
     })
 }
 
+/// Whether the CPU has AVX2 and FMA (asked once).
 #[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
+pub(super) fn has_avx2() -> bool {
     use std::sync::OnceLock;
     static AVX2: OnceLock<bool> = OnceLock::new();
     *AVX2.get_or_init(|| {
