@@ -1,7 +1,7 @@
 //! The fused elementwise kernel: runs a `FusedProgram` over blocks of the broadcast output, so
 //! intermediates live in small register buffers instead of whole tensors.
 
-use super::elementwise::{broadcast_shape, pattern, Pattern};
+use super::elementwise::{pattern, Pattern};
 use super::scalar::{self, Real};
 use super::{KResult, OutBuf};
 use crate::parallel::Parallel;
@@ -103,7 +103,7 @@ fn typed<T: Real>(
     }
     let product_len = super::element_count(&shape)?;
     for v in &views {
-        shape = SmallVec::from_vec(broadcast_shape(&shape, v.shape())?);
+        broadcast_into(&mut shape, v.shape())?;
     }
     let n = super::element_count(&shape)?;
     if head.is_some() && n != product_len {
@@ -287,6 +287,33 @@ fn accumulate<T: Real>(
         }
         at += len;
     }
+}
+
+/// `shape` broadcast with `other` (NumPy's rules), in place: no allocation on the per-step path.
+fn broadcast_into(shape: &mut SmallVec<[usize; 6]>, other: &[usize]) -> Result<(), String> {
+    let rank = shape.len().max(other.len());
+    // The dimension `k` places from the end, or 1 past the front.
+    let at = |s: &[usize], k: usize| if k < s.len() { s[s.len() - 1 - k] } else { 1 };
+    let fits = (0..rank).all(|k| {
+        let (a, b) = (at(shape, k), at(other, k));
+        a == b || a == 1 || b == 1
+    });
+    if !fits {
+        return Err(format!(
+            "Incompatible shapes: {:?} vs. {other:?}",
+            &shape[..]
+        ));
+    }
+    while shape.len() < rank {
+        shape.insert(0, 1);
+    }
+    for k in 0..other.len() {
+        let s = &mut shape[rank - 1 - k];
+        if *s == 1 {
+            *s = other[other.len() - 1 - k];
+        }
+    }
+    Ok(())
 }
 
 /// A mask element as a register value.
