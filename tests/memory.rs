@@ -216,3 +216,21 @@ fn rejected_feeds_do_not_use_up_the_specialisations() {
     assert_eq!(plan.feeds[0].planned, Shape::from([5usize, 3]));
     assert_eq!(sess.eval(y, &[feed(x, &good)]).unwrap().shape(), &[5]);
 }
+
+#[test]
+fn a_product_with_more_elements_than_memory_can_hold_is_an_error() {
+    // [2^32, 0] x [0, 2^32]: valid empty operands whose product would have 2^64 elements.
+    let g = Graph::new();
+    let a = g.placeholder(DType::F32, [None, None], "a");
+    let b = g.placeholder(DType::F32, [None, None], "b");
+    let c = a.matmul(b);
+    let sess = Session::new(&g);
+    let av = Value::from(ndarray::Array2::<f32>::zeros((1 << 32, 0)));
+    let bv = Value::from(ndarray::Array2::<f32>::zeros((0, 1 << 32)));
+    let err = sess
+        .eval(c, &[feed(a, &av), feed(b, &bv)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("too many elements"), "{err}");
+    assert!(err.contains("MatMul"), "{err}");
+}

@@ -72,7 +72,9 @@ impl Shape {
 
     /// The number of elements, if every dimension is known.
     pub fn num_elements(&self) -> Option<usize> {
-        self.to_known().map(|d| d.iter().product())
+        // None also when the count does not fit a usize.
+        self.to_known()
+            .and_then(|d| d.iter().try_fold(1usize, |a, &n| a.checked_mul(n)))
     }
 
     /// Whether a concrete shape fits this one (same rank, known dims equal).

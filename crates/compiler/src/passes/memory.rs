@@ -46,7 +46,7 @@ pub fn writes_fresh_output(step: &Step) -> bool {
 /// The static size of a shape as (product of known dims, number of unknown dims).
 fn size_of(shape: &Shape) -> (usize, usize) {
     shape.dims().iter().fold((1, 0), |(k, u), d| match d {
-        Dim::Known(n) => (k * n, u),
+        Dim::Known(n) => (k.saturating_mul(*n), u),
         Dim::Unknown => (k, u + 1),
     })
 }
@@ -127,7 +127,7 @@ pub fn work(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> Option<usize> {
         Some(ta) => {
             let a = slot_shape.get(*step.inputs.first()?)?.as_ref()?;
             let k = if ta { a.first()? } else { a.get(1)? };
-            Some(out * k)
+            Some(out.saturating_mul(*k))
         }
         None => Some(out),
     }

@@ -137,7 +137,7 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     // Big products are cut into panels along the longer side of the output, each an
     // independent single-threaded gemm; the panels depend on the shape alone, so every thread
     // count computes each element the same way.
-    let panels = if m * n * k >= PARALLEL_FLOPS {
+    let panels = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FLOPS {
         PANELS.min(m.max(n) / MIN_PANEL).max(1)
     } else {
         1

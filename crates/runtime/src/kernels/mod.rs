@@ -62,7 +62,7 @@ pub fn uses_pool(plan: &rill_compiler::Plan) -> bool {
         (Some(x), Some(y)) if x.len() == 2 && y.len() == 2 => {
             let (m, k) = if ta { (x[1], x[0]) } else { (x[0], x[1]) };
             let n = if tb { y[0] } else { y[1] };
-            m * n * k
+            m.saturating_mul(n).saturating_mul(k)
         }
         _ => usize::MAX,
     };
