@@ -330,6 +330,23 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
     })
 }
 
+impl Plan {
+    /// The static shape of each slot where fully known: fed slots as planned, the rest from
+    /// the step that writes them.
+    pub fn slot_shapes(&self) -> Vec<Option<Vec<usize>>> {
+        let mut shapes: Vec<Option<Vec<usize>>> = vec![None; self.num_slots];
+        for f in &self.feeds {
+            shapes[f.slot] = f.planned.to_known();
+        }
+        for step in &self.steps {
+            if step.output < self.num_slots {
+                shapes[step.output] = step.shape.to_known();
+            }
+        }
+        shapes
+    }
+}
+
 /// The step that runs node `i`, reading `inputs` and writing `output`.
 fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step {
     let n = &nodes[i];

@@ -68,8 +68,6 @@ impl Held {
 pub struct Workspace {
     slots: Vec<Option<Held>>,
     buffers: Vec<Option<Arc<Value>>>,
-    /// The plan's buffer of each slot.
-    buffer_of_slot: Vec<Option<usize>>,
 }
 
 impl Workspace {
@@ -77,7 +75,6 @@ impl Workspace {
         Workspace {
             slots: (0..plan.num_slots).map(|_| None).collect(),
             buffers: vec![None; plan.buffers.len()],
-            buffer_of_slot: plan.buffer_of_slot.clone(),
         }
     }
 
@@ -92,9 +89,9 @@ impl Workspace {
 
     /// Drops a dead slot's value, keeping its storage for the slot's buffer when no one else
     /// holds it.
-    fn release_slot(&mut self, slot: usize) {
+    fn release_slot(&mut self, plan: &Plan, slot: usize) {
         if let Some(Held::Shared(mut v)) = self.slots[slot].take() {
-            if let Some(b) = self.buffer_of_slot.get(slot).copied().flatten() {
+            if let Some(b) = plan.buffer_of_slot.get(slot).copied().flatten() {
                 if Arc::get_mut(&mut v).is_some() {
                     self.buffers[b] = Some(v);
                 }
@@ -152,7 +149,7 @@ impl Executor for SequentialExecutor {
         let result = run_steps(plan, feeds, ctx, ws);
         // Whatever happened, the workspace keeps no values of this run but its buffers'.
         for slot in 0..ws.slots.len() {
-            ws.release_slot(slot);
+            ws.release_slot(plan, slot);
         }
         result
     }
@@ -178,7 +175,7 @@ fn run_steps(
                 .take_while(|s| s.joins_previous)
                 .count();
         if end - k > 1 && ctx.parallel.threads() > 1 {
-            run_group(&steps[k..end], feeds, ctx, ws)?;
+            run_group(plan, k..end, feeds, ctx, ws)?;
         } else {
             for step in &steps[k..end] {
                 let mut out = ws.take_buffer(step);
@@ -188,7 +185,7 @@ fn run_steps(
                 };
                 ws.store(step, produced, out.arc);
                 for &s in &step.frees {
-                    ws.release_slot(s);
+                    ws.release_slot(plan, s);
                 }
             }
         }
@@ -211,11 +208,13 @@ fn run_steps(
 /// A group's steps at once on the pool; their dead slots are released when all are done (memory
 /// planning made no member write a buffer another member's inputs give back).
 fn run_group(
-    group: &[Step],
+    plan: &Plan,
+    range: std::ops::Range<usize>,
     feeds: &[&Value],
     ctx: &RunContext<'_>,
     ws: &mut Workspace,
 ) -> Result<()> {
+    let group = &plan.steps[range];
     let mut outs: SmallVec<[Taken; 4]> = group.iter().map(|s| ws.take_buffer(s)).collect();
     let slots = &ws.slots;
     let mut results: SmallVec<[Option<Result<Produced>>; 4]> = group.iter().map(|_| None).collect();
@@ -236,7 +235,7 @@ fn run_group(
     }
     for step in group {
         for &s in &step.frees {
-            ws.release_slot(s);
+            ws.release_slot(plan, s);
         }
     }
     Ok(())

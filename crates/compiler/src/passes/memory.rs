@@ -135,7 +135,14 @@ pub fn work(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> Option<usize> {
 
 /// Work below which a step runs inline rather than beside others: a thread handoff costs
 /// more than such a step.
-pub const CONCURRENT_WORK: usize = 1 << 18;
+const CONCURRENT_WORK: usize = 1 << 18;
+
+/// Whether a step is pure and big enough to be worth running beside another.
+pub fn runs_beside_others(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> bool {
+    writes_fresh_output(step)
+        && !step.op.is_stateful()
+        && work(step, slot_shape).is_some_and(|w| w >= CONCURRENT_WORK)
+}
 
 /// The most steps one group holds.
 const MAX_GROUP: usize = 4;
@@ -144,19 +151,14 @@ const MAX_GROUP: usize = 4;
 /// another's output, and none writes a buffer that a slot dying inside the group gave back (the
 /// executor releases a group's dead slots only after all of it ran).
 pub fn mark_concurrent_groups(plan: &mut Plan) {
-    let mut slot_shape: Vec<Option<Vec<usize>>> = vec![None; plan.num_slots];
-    for f in &plan.feeds {
-        slot_shape[f.slot] = f.planned.to_known();
-    }
+    let slot_shape = plan.slot_shapes();
     // The step after which each buffer was last given back.
     let mut freed_at: Vec<Option<usize>> = vec![None; plan.buffers.len()];
     let mut group_start = 0;
     let mut group_outputs: Vec<usize> = Vec::new();
     for k in 0..plan.steps.len() {
         let step = &plan.steps[k];
-        let big = writes_fresh_output(step)
-            && !step.op.is_stateful()
-            && work(step, &slot_shape).is_some_and(|w| w >= CONCURRENT_WORK);
+        let big = runs_beside_others(step, &slot_shape);
         let joins = big
             && !group_outputs.is_empty()
             && group_outputs.len() < MAX_GROUP
@@ -176,9 +178,6 @@ pub fn mark_concurrent_groups(plan: &mut Plan) {
         }
         let step = &mut plan.steps[k];
         step.joins_previous = joins;
-        if step.output < plan.num_slots {
-            slot_shape[step.output] = step.shape.to_known();
-        }
         for &s in &step.frees {
             if let Some(b) = plan.buffer_of_slot[s] {
                 freed_at[b] = Some(k);

@@ -7,7 +7,7 @@
 //! in any order, which of two independent failures is reported, and which assigns ran before
 //! it, is not specified).
 
-use crate::passes::memory::{work, writes_fresh_output, CONCURRENT_WORK};
+use crate::passes::memory::runs_beside_others;
 use crate::plan::{Plan, Step};
 use rill_graph::Op;
 
@@ -17,11 +17,11 @@ const WINDOW: usize = 48;
 /// Moves partners next to big steps; returns how many moved.
 pub fn schedule(plan: &mut Plan) -> usize {
     // Moving steps changes no slot's shape.
-    let shapes = slot_shapes(plan);
+    let shapes = plan.slot_shapes();
     let mut moved = 0;
     let mut k = 0;
     while k < plan.steps.len() {
-        let found = if big(&plan.steps[k], &shapes) {
+        let found = if runs_beside_others(&plan.steps[k], &shapes) {
             partner(plan, k, &shapes)
         } else {
             None
@@ -53,14 +53,6 @@ pub fn schedule(plan: &mut Plan) -> usize {
     moved
 }
 
-/// Whether a step is big and pure enough to run beside another.
-fn big(step: &Step, shapes: &[Option<Vec<usize>>]) -> bool {
-    writes_fresh_output(step)
-        && !step.op.is_stateful()
-        && step.variable.is_none()
-        && work(step, shapes).is_some_and(|w| w >= CONCURRENT_WORK)
-}
-
 /// A later big pure step that depends on nothing from `k` on, except constants between them
 /// (returned, by index, to move with it).
 fn partner(plan: &Plan, k: usize, shapes: &[Option<Vec<usize>>]) -> Option<(usize, Vec<usize>)> {
@@ -68,7 +60,7 @@ fn partner(plan: &Plan, k: usize, shapes: &[Option<Vec<usize>>]) -> Option<(usiz
     let end = (k + 1 + WINDOW).min(plan.steps.len());
     for j in k + 1..end {
         let cand = &plan.steps[j];
-        if j > k + 1 && big(cand, shapes) {
+        if j > k + 1 && runs_beside_others(cand, shapes) {
             let mut consts = Vec::new();
             let independent = cand.inputs.iter().all(|s| {
                 if !produced_since.contains(s) {
@@ -93,18 +85,4 @@ fn partner(plan: &Plan, k: usize, shapes: &[Option<Vec<usize>>]) -> Option<(usiz
         produced_since.push(cand.output);
     }
     None
-}
-
-/// The static shapes of the plan's slots, where known.
-fn slot_shapes(plan: &Plan) -> Vec<Option<Vec<usize>>> {
-    let mut shapes: Vec<Option<Vec<usize>>> = vec![None; plan.num_slots];
-    for f in &plan.feeds {
-        shapes[f.slot] = f.planned.to_known();
-    }
-    for step in &plan.steps {
-        if step.output < plan.num_slots {
-            shapes[step.output] = step.shape.to_known();
-        }
-    }
-    shapes
 }

@@ -344,21 +344,11 @@ fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usi
         .sum();
     T::with_scratch(regs * block + tiles, |bank| {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
+        if super::has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
             return unsafe { eval_blocks_avx2(program, operands, start, out, bank, block) };
         }
         eval_blocks(program, operands, start, out, bank, block)
-    })
-}
-
-/// Whether the CPU has AVX2 and FMA (asked once).
-#[cfg(target_arch = "x86_64")]
-pub(super) fn has_avx2() -> bool {
-    use std::sync::OnceLock;
-    static AVX2: OnceLock<bool> = OnceLock::new();
-    *AVX2.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     })
 }
 

@@ -51,55 +51,33 @@ impl OutBuf {
 /// at run time; unknown sizes count as big). Such plans run inside the pool, so the pool's
 /// threads never spin beside the thread that runs the small steps.
 pub fn uses_pool(plan: &rill_compiler::Plan) -> bool {
-    use rill_compiler::passes::fusion::Head;
-    let mut shape: Vec<Option<Vec<usize>>> = vec![None; plan.num_slots];
-    for f in &plan.feeds {
-        shape[f.slot] = f.planned.to_known();
-    }
-    let flops = |a: usize, b: usize, ta: bool, tb: bool, shape: &[Option<Vec<usize>>]| match (
-        &shape[a], &shape[b],
-    ) {
-        (Some(x), Some(y)) if x.len() == 2 && y.len() == 2 => {
-            let (m, k) = if ta { (x[1], x[0]) } else { (x[0], x[1]) };
-            let n = if tb { y[0] } else { y[1] };
-            m.saturating_mul(n).saturating_mul(k)
-        }
-        _ => usize::MAX,
-    };
-    let mut big = false;
-    for step in &plan.steps {
-        let out = step.shape.num_elements();
-        big |= match (step.op.clone(), step.fused.as_ref().and_then(|p| p.head)) {
-            (
-                _,
-                Some(Head::MatMul {
-                    transpose_a,
-                    transpose_b,
-                }),
-            )
-            | (
-                Op::MatMul {
-                    transpose_a,
-                    transpose_b,
-                },
-                None,
-            ) => {
-                flops(
-                    step.inputs[0],
-                    step.inputs[1],
-                    transpose_a,
-                    transpose_b,
-                    &shape,
-                ) >= matmul::PARALLEL_FLOPS
-            }
-            _ if step.fused.is_some() => out.is_none_or(|n| n >= fused::PARALLEL_ELEMENTS),
-            _ => false,
+    use rill_compiler::passes::{fusion::Head, memory::work};
+    let shapes = plan.slot_shapes();
+    plan.steps.iter().any(|step| {
+        let matmul = matches!(step.op, Op::MatMul { .. })
+            || matches!(
+                step.fused.as_ref().and_then(|p| p.head),
+                Some(Head::MatMul { .. })
+            );
+        let limit = if matmul {
+            matmul::PARALLEL_FLOPS
+        } else if step.fused.is_some() {
+            fused::PARALLEL_ELEMENTS
+        } else {
+            return false;
         };
-        if step.output < plan.num_slots {
-            shape[step.output] = step.shape.to_known();
-        }
-    }
-    big
+        work(step, &shapes).is_none_or(|w| w >= limit)
+    })
+}
+
+/// Whether the CPU has AVX2 and FMA (asked once): kernels then run loops built for them.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2() -> bool {
+    use std::sync::OnceLock;
+    static AVX2: OnceLock<bool> = OnceLock::new();
+    *AVX2.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    })
 }
 
 /// An array of `shape` over `data` in standard order. Kernels size their outputs to their

@@ -26,7 +26,7 @@ fn reduce_contiguous<T: Num>(
     let inner: usize = shape[last + 1..].iter().product();
     let mut out = buf.filled(outer * inner, init);
     #[cfg(target_arch = "x86_64")]
-    if super::fused::has_avx2() {
+    if super::has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
         unsafe { accumulate_avx2(xs, (mid, inner), init, &combine, &mut out) };
         return Some(out);
