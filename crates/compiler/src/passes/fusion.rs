@@ -28,6 +28,28 @@ pub enum Instr {
     Select(usize, usize, usize),
 }
 
+impl Instr {
+    /// The registers the instruction reads.
+    pub fn operands(&self) -> Vec<usize> {
+        match *self {
+            Instr::Unary(_, a) | Instr::Cast(a) => vec![a],
+            Instr::Binary(_, a, b) | Instr::Compare(_, a, b) => vec![a, b],
+            Instr::Select(c, a, b) => vec![c, a, b],
+        }
+    }
+
+    /// The same instruction reading register `f(r)` for each register `r` it read.
+    pub fn renamed(self, f: impl Fn(usize) -> usize) -> Instr {
+        match self {
+            Instr::Unary(u, a) => Instr::Unary(u, f(a)),
+            Instr::Cast(a) => Instr::Cast(f(a)),
+            Instr::Binary(b, x, y) => Instr::Binary(b, f(x), f(y)),
+            Instr::Compare(c, x, y) => Instr::Compare(c, f(x), f(y)),
+            Instr::Select(c, x, y) => Instr::Select(f(c), f(x), f(y)),
+        }
+    }
+}
+
 /// What a fused step computes before its program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Head {
@@ -89,18 +111,11 @@ impl FusedProgram {
         {
             return;
         }
-        let operands = |i: &Instr| -> Vec<usize> {
-            match *i {
-                Instr::Unary(_, a) | Instr::Cast(a) => vec![a],
-                Instr::Binary(_, a, b) | Instr::Compare(_, a, b) => vec![a, b],
-                Instr::Select(c, a, b) => vec![c, a, b],
-            }
-        };
         // In the program as built, value v >= inputs is instruction v - inputs's result.
         let values = self.inputs + self.instrs.len();
         let mut last_use = vec![0usize; values];
         for (k, i) in self.instrs.iter().enumerate() {
-            for v in operands(i) {
+            for v in i.operands() {
                 last_use[v] = k;
             }
         }
@@ -110,15 +125,8 @@ impl FusedProgram {
         let mut dst = Vec::with_capacity(self.instrs.len());
         let mut instrs = Vec::with_capacity(self.instrs.len());
         for (k, i) in self.instrs.iter().enumerate() {
-            let ops = operands(i);
-            let r = |v: usize| reg_of[v];
-            instrs.push(match *i {
-                Instr::Unary(u, a) => Instr::Unary(u, r(a)),
-                Instr::Cast(a) => Instr::Cast(r(a)),
-                Instr::Binary(b, x, y) => Instr::Binary(b, r(x), r(y)),
-                Instr::Compare(c, x, y) => Instr::Compare(c, r(x), r(y)),
-                Instr::Select(c, x, y) => Instr::Select(r(c), r(x), r(y)),
-            });
+            let ops = i.operands();
+            instrs.push(i.renamed(|v| reg_of[v]));
             // The destination is taken before this instruction's operands are given back.
             let d = match free.iter().enumerate().min_by_key(|(_, &f)| f) {
                 Some((at, _)) => free.swap_remove(at),
@@ -288,15 +296,8 @@ fn fuse_into_reductions(plan: &mut Plan, slot_dtype: &[DType]) -> usize {
         {
             continue;
         }
-        let (inputs, program) = match &producer.fused {
-            Some(f) if f.head.is_none() && f.tail.is_none() => {
-                (producer.inputs.clone(), (**f).clone())
-            }
-            Some(_) => continue,
-            None => match single_op_program(producer, slot_dtype) {
-                Some(p) => p,
-                None => continue,
-            },
+        let Some((inputs, program)) = plain_program(producer, slot_dtype) else {
+            continue;
         };
         let mut nodes = program.nodes.clone();
         nodes.push(step.name.clone());
@@ -373,15 +374,8 @@ fn fuse_matmul_epilogues(plan: &mut Plan, slot_dtype: &[DType]) -> usize {
     let mut keep = vec![true; n];
     for k in 0..n {
         let consumer = &plan.steps[k];
-        let (operands, program) = match &consumer.fused {
-            Some(p) if p.head.is_none() && p.tail.is_none() => {
-                (consumer.inputs.clone(), (**p).clone())
-            }
-            Some(_) => continue,
-            None => match single_op_program(consumer, slot_dtype) {
-                Some(p) => p,
-                None => continue,
-            },
+        let Some((operands, program)) = plain_program(consumer, slot_dtype) else {
+            continue;
         };
         // The product must be an operand of the output's own shape, read by nothing else.
         let Some(pos) = operands.iter().position(|&s| {
@@ -438,6 +432,18 @@ fn is_plain_matmul(step: &Step, consumer: &Step) -> bool {
         && step.shape == consumer.shape
 }
 
+/// The input slots and elementwise program of a step: its fused program if it has neither
+/// head nor tail, or a one-instruction program of a lone float elementwise op.
+fn plain_program(step: &Step, slot_dtype: &[DType]) -> Option<(Vec<usize>, FusedProgram)> {
+    match &step.fused {
+        Some(p) if p.head.is_none() && p.tail.is_none() => {
+            Some((step.inputs.clone(), (**p).clone()))
+        }
+        Some(_) => None,
+        None => single_op_program(step, slot_dtype),
+    }
+}
+
 /// The input slots and one-instruction program of a lone float elementwise step.
 fn single_op_program(step: &Step, slot_dtype: &[DType]) -> Option<(Vec<usize>, FusedProgram)> {
     if element_type(step, slot_dtype).is_none() || step.dtype == DType::Bool {
@@ -458,17 +464,7 @@ fn with_first_register(program: FusedProgram, pos: usize) -> FusedProgram {
             r
         }
     };
-    let instrs = program
-        .instrs
-        .iter()
-        .map(|i| match *i {
-            Instr::Unary(u, a) => Instr::Unary(u, map(a)),
-            Instr::Binary(b, x, y) => Instr::Binary(b, map(x), map(y)),
-            Instr::Compare(c, x, y) => Instr::Compare(c, map(x), map(y)),
-            Instr::Cast(a) => Instr::Cast(map(a)),
-            Instr::Select(c, x, y) => Instr::Select(map(c), map(x), map(y)),
-        })
-        .collect();
+    let instrs = program.instrs.iter().map(|i| i.renamed(map)).collect();
     FusedProgram { instrs, ..program }
 }
 
