@@ -234,3 +234,38 @@ fn a_product_with_more_elements_than_memory_can_hold_is_an_error() {
     assert!(err.contains("too many elements"), "{err}");
     assert!(err.contains("MatMul"), "{err}");
 }
+
+#[test]
+fn elementwise_steps_written_over_their_buffers_give_the_plain_bits() {
+    // Fusion off, so each op is a step that (from its second run on) writes straight over the
+    // storage its buffer's last occupant left, when types and shapes agree.
+    let unfused = CompileOptions {
+        fusion: false,
+        ..Default::default()
+    };
+    let g = Graph::new();
+    let x = g.placeholder(DType::F64, [None, Some(3)], "x");
+    let r = g.placeholder(DType::F64, [Some(3)], "r");
+    let x32 = x.cast(DType::F32);
+    // Same shapes, a scalar on either side, a row that broadcasts (the general kernel), unary.
+    let a = ((2.0f64 - x) * x).exp() / (x + 1.5) - x.sigmoid();
+    let b = (a * r).maximum(x * 0.5).tanh() + 1.0;
+    let c = ((x32 * 3.0f32).relu() - 0.25f32).exp().cast(DType::F64);
+    let y = (b + c).sum(ALL, false);
+    let sess = Session::with_options(&g, unfused);
+    let reference = Session::with_options(&g, plain());
+    let rs = Value::from(ndarray::arr1(&[0.5f64, -1.0, 2.0]));
+    // Repeated shapes (storage reused in place), then more shapes than plans specialise to, so
+    // one shared plan's buffers meet values of other shapes and fall back, then in place again.
+    let rows = [4, 4, 2, 4, 1, 5, 6, 7, 8, 9, 10, 11, 12, 12, 3, 3, 12];
+    for (i, &n) in rows.iter().enumerate() {
+        let xs = Value::from(data(n, 3, i as u64));
+        let feeds = [feed(x, &xs), feed(r, &rs)];
+        let got = sess.run(&[y, a], &feeds).unwrap();
+        let want = reference.run(&[y, a], &feeds).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.shape(), w.shape(), "run {i}");
+            assert_eq!(bits(g), bits(w), "run {i}, {n} rows");
+        }
+    }
+}

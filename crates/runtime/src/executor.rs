@@ -99,6 +99,41 @@ impl Workspace {
         }
     }
 
+    /// Runs a plain float elementwise step straight over the storage its buffer holds, when
+    /// that already has the result's type and shape (a buffer's later occupants in a run, and
+    /// every run after the first for a fixed shape): the output value is the buffer's own, so
+    /// nothing is built or moved but the Arc. Whether it did; if not, nothing changed and the
+    /// step runs the general way.
+    fn run_in_place(&mut self, step: &Step, feeds: &[&Value]) -> bool {
+        if step.fused.is_some() || !matches!(step.op, Op::Binary(_) | Op::Unary(_)) {
+            return false;
+        }
+        let Some(b) = step.buffer else {
+            return false;
+        };
+        // Unshared, so no input is this storage (inputs are held by the slots).
+        let Some(dst) = self.buffers[b].as_mut().and_then(Arc::get_mut) else {
+            return false;
+        };
+        let input = |i: usize| {
+            self.slots[step.inputs[i]]
+                .as_ref()
+                .expect("plan order puts inputs first")
+                .value(feeds)
+        };
+        // The inputs on the stack: this path is the whole cost of a small step.
+        let done = match step.inputs.len() {
+            1 => elementwise::into_place(&step.op, &[input(0)], dst),
+            2 => elementwise::into_place(&step.op, &[input(0), input(1)], dst),
+            _ => false,
+        };
+        if !done {
+            return false;
+        }
+        self.slots[step.output] = self.buffers[b].take().map(Held::Shared);
+        true
+    }
+
     /// The storage a step's buffer holds, taken out of its (unshared) Arc.
     fn take_buffer(&mut self, step: &Step) -> Taken {
         let mut arc = step.buffer.and_then(|b| self.buffers[b].take());
@@ -178,12 +213,14 @@ fn run_steps(
             run_group(plan, k..end, feeds, ctx, ws)?;
         } else {
             for step in &steps[k..end] {
-                let mut out = ws.take_buffer(step);
-                let produced = {
-                    let inputs = inputs_of(step, &ws.slots, feeds);
-                    run_step(step, &inputs, &ws.slots, feeds, ctx, &mut out.storage)?
-                };
-                ws.store(step, produced, out.arc);
+                if !ws.run_in_place(step, feeds) {
+                    let mut out = ws.take_buffer(step);
+                    let produced = {
+                        let inputs = inputs_of(step, &ws.slots, feeds);
+                        run_step(step, &inputs, &ws.slots, feeds, ctx, &mut out.storage)?
+                    };
+                    ws.store(step, produced, out.arc);
+                }
                 for &s in &step.frees {
                     ws.release_slot(plan, s);
                 }

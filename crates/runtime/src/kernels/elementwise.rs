@@ -1,6 +1,7 @@
 //! Elementwise kernels with NumPy broadcasting: unary, binary, comparisons, select, cast.
 
 use super::scalar::{self, Num, Real};
+use super::slices::{self, Splat};
 use super::{KResult, OutBuf};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use rill_graph::shape::broadcast_concrete;
@@ -338,6 +339,61 @@ pub fn cast(x: &Value, to: DType, out: &mut OutBuf) -> KResult {
         (Value::Bool(a), DType::F64) => Value::F64(mask(a, out)),
         _ => x.cast(to),
     })
+}
+
+/// A float unary or binary op written over `dst`'s storage, when `dst` already holds a
+/// standard-order array of the result's type and shape (in a steady state, what its buffer's
+/// last occupant left) and the operands are contiguous in one of the commonest patterns (one
+/// shape, or a scalar against a tensor of at least its rank). Nothing is built: no shape, no
+/// array, no vector. `false`, with `dst` untouched, in any other case, and the caller runs the
+/// general kernel. The same scalar definitions, so the same bits.
+pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bool {
+    fn binary_of<T: Real>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>, dst: &mut Value) -> bool {
+        let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) else {
+            return false;
+        };
+        let shape = if a.shape() == b.shape() || (ys.len() == 1 && b.ndim() <= a.ndim()) {
+            a.shape()
+        } else if xs.len() == 1 && a.ndim() <= b.ndim() {
+            b.shape()
+        } else {
+            return false;
+        };
+        let Some(ds) = T::array_mut(dst)
+            .filter(|d| d.shape() == shape)
+            .and_then(|d| d.as_slice_mut())
+        else {
+            return false;
+        };
+        if xs.len() == ys.len() {
+            slices::binary(op, xs, ys, ds);
+        } else if ys.len() == 1 {
+            slices::binary(op, xs, Splat(ys[0]), ds);
+        } else {
+            slices::binary(op, Splat(xs[0]), ys, ds);
+        }
+        true
+    }
+    fn unary_of<T: Real>(op: UnaryOp, a: &ArrayD<T>, dst: &mut Value) -> bool {
+        let Some(xs) = a.as_slice() else {
+            return false;
+        };
+        let Some(ds) = T::array_mut(dst)
+            .filter(|d| d.shape() == a.shape())
+            .and_then(|d| d.as_slice_mut())
+        else {
+            return false;
+        };
+        slices::unary(op, xs, ds);
+        true
+    }
+    match (op, inputs) {
+        (rill_graph::Op::Binary(b), [Value::F32(x), Value::F32(y)]) => binary_of(*b, x, y, dst),
+        (rill_graph::Op::Binary(b), [Value::F64(x), Value::F64(y)]) => binary_of(*b, x, y, dst),
+        (rill_graph::Op::Unary(u), [Value::F32(x)]) => unary_of(*u, x, dst),
+        (rill_graph::Op::Unary(u), [Value::F64(x)]) => unary_of(*u, x, dst),
+        _ => false,
+    }
 }
 
 /// `a = a + b` or `a = a - b` in `a`'s storage, for floats of one shape (the variable updates of

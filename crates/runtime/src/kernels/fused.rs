@@ -3,12 +3,13 @@
 
 use super::elementwise::{pattern, Pattern};
 use super::scalar::{self, Real};
+use super::slices::{self, binary, unary};
 use super::{KResult, OutBuf};
 use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 use rill_compiler::passes::fusion::{FusedProgram, Head, Instr, Tail};
-use rill_graph::{BinaryOp, CompareOp, DType, ReduceOp, UnaryOp, Value};
+use rill_graph::{CompareOp, DType, ReduceOp, Value};
 use smallvec::SmallVec;
 
 /// Elements per block: the registers of a block stay in L1.
@@ -535,9 +536,7 @@ fn compare<T: Real>(op: CompareOp, a: &[T], b: &[T], d: &mut [T]) {
     use CompareOp as C;
     macro_rules! each {
         ($op:expr) => {
-            for ((d, &x), &y) in d.iter_mut().zip(a).zip(b) {
-                *d = mask_value(scalar::compare($op, x, y));
-            }
+            slices::lanes2(a, b, d, |x, y| mask_value(scalar::compare($op, x, y)))
         };
     }
     match op {
@@ -547,61 +546,5 @@ fn compare<T: Real>(op: CompareOp, a: &[T], b: &[T], d: &mut [T]) {
         C::LessEqual => each!(C::LessEqual),
         C::Greater => each!(C::Greater),
         C::GreaterEqual => each!(C::GreaterEqual),
-    }
-}
-
-#[inline(always)]
-fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T]) {
-    use UnaryOp as U;
-    macro_rules! each {
-        ($op:expr) => {
-            for (d, &x) in d.iter_mut().zip(a) {
-                *d = scalar::unary($op, x);
-            }
-        };
-    }
-    // The op is fixed inside each loop so the scalar definition's match folds away.
-    match op {
-        U::Neg => each!(U::Neg),
-        U::Abs => each!(U::Abs),
-        U::Sign => each!(U::Sign),
-        U::Square => each!(U::Square),
-        U::Exp => each!(U::Exp),
-        U::Log => each!(U::Log),
-        U::Sqrt => each!(U::Sqrt),
-        U::Rsqrt => each!(U::Rsqrt),
-        U::Sin => each!(U::Sin),
-        U::Cos => each!(U::Cos),
-        U::Tanh => each!(U::Tanh),
-        U::Sigmoid => each!(U::Sigmoid),
-        U::Relu => each!(U::Relu),
-        U::LeakyRelu { alpha } => each!(U::LeakyRelu { alpha }),
-        U::Elu { alpha } => each!(U::Elu { alpha }),
-        U::Softplus => each!(U::Softplus),
-    }
-}
-
-#[inline(always)]
-fn binary<T: Real>(op: BinaryOp, a: &[T], b: &[T], d: &mut [T]) {
-    use BinaryOp as B;
-    macro_rules! each {
-        ($op:expr) => {
-            for ((d, &x), &y) in d.iter_mut().zip(a).zip(b) {
-                *d = scalar::binary($op, x, y);
-            }
-        };
-    }
-    match op {
-        B::Add => each!(B::Add),
-        B::Sub => each!(B::Sub),
-        B::Mul => each!(B::Mul),
-        B::Div => each!(B::Div),
-        B::Maximum => each!(B::Maximum),
-        B::Minimum => each!(B::Minimum),
-        B::Pow => {
-            for ((d, &x), &y) in d.iter_mut().zip(a).zip(b) {
-                *d = scalar::pow(x, y);
-            }
-        }
     }
 }

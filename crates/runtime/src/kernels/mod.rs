@@ -7,6 +7,7 @@ pub mod matmul;
 pub mod random;
 pub mod reduce;
 pub mod scalar;
+pub mod slices;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
 use rill_graph::{Element, Op, Value};

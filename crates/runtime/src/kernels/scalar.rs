@@ -78,6 +78,8 @@ pub trait Real: Num + Float {
     fn exp_vec(self) -> Self;
     /// The array inside a value of this type.
     fn array(v: &Value) -> Option<&ArrayD<Self>>;
+    /// The array inside a value of this type, to write.
+    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<Self>>;
     /// Runs `f` with `len` scratch elements: this thread's, kept between calls, so kernels
     /// that need room for intermediates allocate nothing once warm. Not reentrant: `f` must
     /// not call it again (a nested call gets fresh storage).
@@ -92,6 +94,12 @@ macro_rules! real {
                 ($exp)(self)
             }
             fn array(v: &Value) -> Option<&ArrayD<$t>> {
+                match v {
+                    Value::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn array_mut(v: &mut Value) -> Option<&mut ArrayD<$t>> {
                 match v {
                     Value::$variant(a) => Some(a),
                     _ => None,
@@ -130,7 +138,8 @@ pub fn exp_f32(x: f32) -> f32 {
     // Round to nearest by adding and removing 1.5 * 2^23 (no roundps needed).
     const ROUND: f32 = 12_582_912.0;
     let c = x.clamp(-104.0, 88.722_84);
-    let n = (c * LOG2E + ROUND) - ROUND;
+    let t = c * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = c - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_1e-4_f32;
     p = p * r + 1.398_199_9e-3;
@@ -141,7 +150,10 @@ pub fn exp_f32(x: f32) -> f32 {
     let y = p * r * r + r + 1.0;
     // 2^n in two halves, each a normal float, so results near overflow and in the subnormal
     // range come out right.
-    let ni = n as i32;
+    // n as an integer, read off t's bits (t lies in [2^23, 2^24), where the ulp is 1): this
+    // vectorises, where `n as i32` (saturating) becomes a scalar conversion per lane. NaN gives
+    // garbage here, but then y is NaN and so is the result.
+    let ni = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let h = ni >> 1;
     let s1 = f32::from_bits(((h + 127) << 23) as u32);
     let s2 = f32::from_bits(((ni - h + 127) << 23) as u32);

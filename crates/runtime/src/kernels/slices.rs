@@ -1,0 +1,125 @@
+//! Elementwise ops over slices in runs of 8 lanes: the loops of the fused kernel's
+//! instructions and of plain steps written in place. An operand is a slice as long as the
+//! output or one element used everywhere (`Splat`).
+
+use super::scalar::{self, Real};
+use rill_graph::{BinaryOp, UnaryOp};
+
+/// An operand of an elementwise loop over `n` output elements.
+pub trait Source<T: Copy>: Copy {
+    /// The runs of 8 lanes of the first `n - n % 8` elements. Panics unless the operand
+    /// covers `n` elements.
+    fn runs(self, n: usize) -> impl Iterator<Item = [T; 8]>;
+    /// The last `n % 8` elements.
+    fn rest(self, n: usize) -> impl Iterator<Item = T>;
+}
+
+impl<T: Copy> Source<T> for &[T] {
+    #[inline(always)]
+    fn runs(self, n: usize) -> impl Iterator<Item = [T; 8]> {
+        self[..n]
+            .chunks_exact(8)
+            .map(|c| c.try_into().expect("8 lanes"))
+    }
+    #[inline(always)]
+    fn rest(self, n: usize) -> impl Iterator<Item = T> {
+        self[n - n % 8..n].iter().copied()
+    }
+}
+
+/// One value for every element.
+#[derive(Clone, Copy)]
+pub struct Splat<T>(pub T);
+
+impl<T: Copy> Source<T> for Splat<T> {
+    #[inline(always)]
+    fn runs(self, _: usize) -> impl Iterator<Item = [T; 8]> {
+        std::iter::repeat([self.0; 8])
+    }
+    #[inline(always)]
+    fn rest(self, _: usize) -> impl Iterator<Item = T> {
+        std::iter::repeat(self.0)
+    }
+}
+
+#[inline(always)]
+pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T]) {
+    use UnaryOp as U;
+    macro_rules! each {
+        ($op:expr) => {
+            lanes1(a, d, |x| scalar::unary($op, x))
+        };
+    }
+    // The op is fixed inside each loop so the scalar definition's match folds away.
+    match op {
+        U::Neg => each!(U::Neg),
+        U::Abs => each!(U::Abs),
+        U::Sign => each!(U::Sign),
+        U::Square => each!(U::Square),
+        U::Exp => each!(U::Exp),
+        U::Log => each!(U::Log),
+        U::Sqrt => each!(U::Sqrt),
+        U::Rsqrt => each!(U::Rsqrt),
+        U::Sin => each!(U::Sin),
+        U::Cos => each!(U::Cos),
+        U::Tanh => each!(U::Tanh),
+        U::Sigmoid => each!(U::Sigmoid),
+        U::Relu => each!(U::Relu),
+        U::LeakyRelu { alpha } => each!(U::LeakyRelu { alpha }),
+        U::Elu { alpha } => each!(U::Elu { alpha }),
+        U::Softplus => each!(U::Softplus),
+    }
+}
+
+#[inline(always)]
+pub fn binary<T: Real>(op: BinaryOp, a: impl Source<T>, b: impl Source<T>, d: &mut [T]) {
+    use BinaryOp as B;
+    macro_rules! each {
+        ($op:expr) => {
+            lanes2(a, b, d, |x, y| scalar::binary($op, x, y))
+        };
+    }
+    match op {
+        B::Add => each!(B::Add),
+        B::Sub => each!(B::Sub),
+        B::Mul => each!(B::Mul),
+        B::Div => each!(B::Div),
+        B::Maximum => each!(B::Maximum),
+        B::Minimum => each!(B::Minimum),
+        B::Pow => lanes2(a, b, d, scalar::pow),
+    }
+}
+
+/// `d[i] = f(a[i], b[i])` in runs of 8 lanes, then the rest one by one. The runs make every
+/// instruction of a fused program load and store whole vectors, so a register written by one
+/// instruction is read back by the next through store forwarding. Left to itself, the compiler
+/// vectorises loops shorter than its unrolled width differently for each op (scalar for one,
+/// half vectors for another), and a half-vector load of scalar stores stalls.
+#[inline(always)]
+pub fn lanes2<T: Copy>(a: impl Source<T>, b: impl Source<T>, d: &mut [T], f: impl Fn(T, T) -> T) {
+    let n = d.len();
+    let (runs, rest) = d.split_at_mut(n - n % 8);
+    for ((d, a), b) in runs.chunks_exact_mut(8).zip(a.runs(n)).zip(b.runs(n)) {
+        let r: [T; 8] = std::array::from_fn(|k| f(a[k], b[k]));
+        d.copy_from_slice(&r);
+    }
+    for ((d, x), y) in rest.iter_mut().zip(a.rest(n)).zip(b.rest(n)) {
+        *d = f(x, y);
+    }
+}
+
+/// `d[i] = f(a[i])` in runs of 8 lanes, as `lanes2`.
+#[inline(always)]
+pub fn lanes1<T: Copy>(a: &[T], d: &mut [T], f: impl Fn(T) -> T) {
+    let n = d.len();
+    let a = &a[..n];
+    for (d, a) in d.chunks_exact_mut(8).zip(a.chunks_exact(8)) {
+        let a: &[T; 8] = a.try_into().expect("8 lanes");
+        let r: [T; 8] = std::array::from_fn(|k| f(a[k]));
+        d.copy_from_slice(&r);
+    }
+    let whole = n - n % 8;
+    for (d, &x) in d[whole..].iter_mut().zip(&a[whole..]) {
+        *d = f(x);
+    }
+}
