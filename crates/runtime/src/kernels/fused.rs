@@ -278,13 +278,24 @@ fn accumulate<T: Real>(
     let n = outer * mid * inner;
     let mut block: SmallVec<[T; BLOCK]> = SmallVec::from_elem(init, BLOCK.min(n));
     let mut at = 0;
+    // The position of element `at` in `[outer, mid, inner]`, stepped along (no division per
+    // element).
+    let (mut o, mut m, mut i) = (0, 0, 0);
     while at < n {
         let len = BLOCK.min(n - at);
         eval(program, operands, at, &mut block[..len]);
-        for (j, &v) in block[..len].iter().enumerate() {
-            let idx = at + j;
-            let a = &mut acc[(idx / (mid * inner)) * inner + idx % inner];
+        for &v in &block[..len] {
+            let a = &mut acc[o * inner + i];
             *a = combine(*a, v);
+            i += 1;
+            if i == inner {
+                i = 0;
+                m += 1;
+                if m == mid {
+                    m = 0;
+                    o += 1;
+                }
+            }
         }
         at += len;
     }
@@ -405,12 +416,17 @@ fn eval_blocks<T: Real>(
                 let len = block + op.period;
                 // SAFETY: the tile's range of the bank, past the registers (checked above).
                 let tile = unsafe { std::slice::from_raw_parts_mut(base.add(next_tile), len) };
-                for (j, t) in tile.iter_mut().enumerate() {
-                    *t = match op.data {
-                        Data::Float(xs) => xs[j % op.period],
-                        Data::Mask(ms) => mask_value(ms[j % op.period]),
+                // The row again and again, copied whole (no index arithmetic per element).
+                for run in tile.chunks_mut(op.period) {
+                    match op.data {
+                        Data::Float(xs) => run.copy_from_slice(&xs[..run.len()]),
+                        Data::Mask(ms) => {
+                            for (t, &m) in run.iter_mut().zip(ms) {
+                                *t = mask_value(m);
+                            }
+                        }
                         Data::Output => unreachable!("a matmul head's product is full-size"),
-                    };
+                    }
                 }
                 tile_at[i] = next_tile;
                 next_tile += len;

@@ -8,6 +8,7 @@ use ndarray::{
 };
 use rayon::prelude::*;
 use rill_graph::{Element, Value};
+use std::any::TypeId;
 
 pub fn matmul(
     a: &Value,
@@ -104,7 +105,7 @@ pub(super) type RowsEpilogue<'a, T> = &'a (dyn Fn(usize, &mut [T]) + Sync);
 /// the product is computed in panels of rows, `epilogue` runs on each panel right after it (on
 /// the same thread, while it is in cache) and the result is `true`; otherwise the caller runs
 /// it (`false`).
-pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
+pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'static>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
     ta: bool,
@@ -142,6 +143,18 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     } else {
         1
     };
+    if panels == 1
+        && narrow_f32(
+            (m, n, k),
+            (a_ptr.0, lhs_rs, lhs_cs),
+            (b_ptr.0, rhs_rs, rhs_cs),
+            out_ptr.0,
+        )
+    {
+        // SAFETY: the kernel wrote all m * n elements, within the capacity.
+        unsafe { out.set_len(m * n) };
+        return Ok(false);
+    }
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
     let panel = |i: usize| {
@@ -208,6 +221,42 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync>(
     // SAFETY: gemm wrote all m * n elements (k > 0, dst not read), within the capacity.
     unsafe { out.set_len(m * n) };
     Ok(split_rows && epilogue.is_some())
+}
+
+/// Runs a small f32 product with a narrow output through `narrow::product` when it takes it
+/// (see there); whether it did. The operands are `(pointer, row stride, column stride)`.
+fn narrow_f32<T: 'static>(
+    (m, n, k): (usize, usize, usize),
+    (a, a_rs, a_cs): (*const T, isize, isize),
+    (b, b_rs, b_cs): (*const T, isize, isize),
+    dst: *mut T,
+) -> bool {
+    if TypeId::of::<T>() != TypeId::of::<f32>() || !super::narrow::takes(m, n, k) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::narrow::{product, Strided};
+        use super::scalar::Real;
+        let strided = |ptr: *const T, row_stride, col_stride| Strided {
+            ptr: ptr.cast::<f32>(),
+            row_stride,
+            col_stride,
+        };
+        let (a, b) = (strided(a, a_rs, a_cs), strided(b, b_rs, b_cs));
+        f32::with_scratch(16 * k, |packed| {
+            // SAFETY: T is f32 (same type id); `takes` held, so the CPU has AVX2 and FMA; the
+            // caller's pointers and strides describe the m x k and k x n operands and an
+            // output with room for m * n elements; `packed` has 16 * k.
+            unsafe { product((m, n, k), a, b, dst.cast::<f32>(), packed) }
+        });
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, a_rs, a_cs, b, b_rs, b_cs, dst);
+        false
+    }
 }
 
 fn matrix<T>(a: ArrayView2<'_, T>, transpose: bool) -> ArrayView2<'_, T> {

@@ -4,6 +4,7 @@ pub mod array;
 pub mod elementwise;
 pub mod fused;
 pub mod matmul;
+mod narrow;
 pub mod random;
 pub mod reduce;
 pub mod scalar;

@@ -66,12 +66,45 @@ fn accumulate<T: Num>(
         }
     } else if inner > 0 {
         for (o, acc) in out.chunks_exact_mut(inner).enumerate() {
-            for row in xs[o * mid * inner..(o + 1) * mid * inner].chunks_exact(inner) {
-                for (s, &v) in acc.iter_mut().zip(row) {
-                    *s = combine(*s, v);
+            let rows = xs[o * mid * inner..(o + 1) * mid * inner].chunks_exact(inner);
+            if inner <= SHORT_ROWS {
+                accumulate_short_rows(rows, acc, combine);
+            } else {
+                for row in rows {
+                    for (s, &v) in acc.iter_mut().zip(row) {
+                        *s = combine(*s, v);
+                    }
                 }
             }
         }
+    }
+}
+
+/// Rows at most this long are summed 8 accumulators at a time (see `accumulate_short_rows`).
+const SHORT_ROWS: usize = 32;
+
+/// `acc[j] = combine(acc[j], row[j])` over the rows, in row order, for short rows (a bias
+/// gradient's 10 columns): a pass over all rows per 8 accumulators, which stay in a register,
+/// then one pass per remaining accumulator. A row-by-row loop over 10 elements runs scalar
+/// and keeps the accumulators in memory. Each accumulator sees the rows in the same order
+/// either way, so the bits are the same.
+#[inline(always)]
+fn accumulate_short_rows<'a, T: Num>(
+    rows: std::slice::ChunksExact<'a, T>,
+    acc: &mut [T],
+    combine: &impl Fn(T, T) -> T,
+) {
+    let whole = acc.len() - acc.len() % 8;
+    for c in (0..whole).step_by(8) {
+        let mut a: [T; 8] = acc[c..c + 8].try_into().expect("8 lanes");
+        for row in rows.clone() {
+            let r: &[T; 8] = row[c..c + 8].try_into().expect("8 lanes");
+            a = std::array::from_fn(|k| combine(a[k], r[k]));
+        }
+        acc[c..c + 8].copy_from_slice(&a);
+    }
+    for (j, slot) in acc.iter_mut().enumerate().skip(whole) {
+        *slot = rows.clone().fold(*slot, |s, row| combine(s, row[j]));
     }
 }
 

@@ -1,0 +1,231 @@
+//! Float products whose output is at most 16 columns wide (the tutorial's layers and their
+//! gradients): one AVX2 + FMA kernel without gemm's per-call setup, which costs more than the
+//! arithmetic at these sizes. The right operand is packed once into rows of 16 lanes (zeros
+//! past `n`); each output row is an accumulator of two vectors, fed one left-operand element
+//! at a time. Every element is the sum over `p` in order, each step one fused multiply-add, so
+//! the result depends on the shape alone (never on threads or on what ran before).
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// The widest output the kernel takes.
+pub(super) const MAX_COLS: usize = 16;
+
+/// The deepest product the kernel takes (its packed operand is `16 * k` elements).
+pub(super) const MAX_DEPTH: usize = 4096;
+
+/// Products of at most this many multiply-adds take the kernel; bigger ones amortise gemm's
+/// setup and may split over the pool.
+pub(super) const MAX_WORK: usize = 1 << 20;
+
+/// An operand as gemm takes it: a pointer and element strides for rows and columns.
+#[derive(Clone, Copy)]
+pub(super) struct Strided {
+    pub ptr: *const f32,
+    pub row_stride: isize,
+    pub col_stride: isize,
+}
+
+impl Strided {
+    /// SAFETY: `(i, j)` lies inside the matrix the pointer and strides describe.
+    #[inline(always)]
+    unsafe fn at(self, i: usize, j: usize) -> f32 {
+        *self
+            .ptr
+            .offset(i as isize * self.row_stride + j as isize * self.col_stride)
+    }
+}
+
+/// Whether a product of `m x k` by `k x n` takes the kernel (and the CPU has AVX2 and FMA).
+pub(super) fn takes(m: usize, n: usize, k: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        n <= MAX_COLS
+            && k <= MAX_DEPTH
+            && m.saturating_mul(n).saturating_mul(k) <= MAX_WORK
+            && super::has_avx2()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, n, k);
+        false
+    }
+}
+
+/// Writes `a` (`m x k`) times `b` (`k x n`) row-major into `dst` (`m * n` elements, not
+/// read before they are written), with `packed` as room for `16 * k` elements.
+///
+/// # Safety
+/// `takes(m, n, k)` holds (so the CPU has AVX2 and FMA); `a` and `b` describe `m x k` and
+/// `k x n` readable matrices; `dst` is valid for writing `m * n` elements; `packed` holds
+/// at least `16 * k` elements.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn product(
+    (m, n, k): (usize, usize, usize),
+    a: Strided,
+    b: Strided,
+    dst: *mut f32,
+    packed: &mut [f32],
+) {
+    assert!((1..=MAX_COLS).contains(&n) && packed.len() >= 16 * k);
+    for (p, row) in packed.chunks_exact_mut(16).take(k).enumerate() {
+        for (j, lane) in row.iter_mut().enumerate() {
+            *lane = if j < n { b.at(p, j) } else { 0.0 };
+        }
+    }
+    let packed = packed.as_ptr();
+    let mut i = 0;
+    // Several rows at a time, so several accumulators are in flight while each waits out its
+    // multiply-add's latency: 8 rows of one vector, or 4 rows of two; the rows left over go
+    // as one group too (a single row through a deep product would wait on every step).
+    let shape = (m, n, k);
+    if n > 8 {
+        while i + 4 <= m {
+            rows::<4, true>(i, shape, a, packed, dst);
+            i += 4;
+        }
+        match m - i {
+            0 => {}
+            1 => rows::<1, true>(i, shape, a, packed, dst),
+            2 => rows::<2, true>(i, shape, a, packed, dst),
+            _ => rows::<3, true>(i, shape, a, packed, dst),
+        }
+    } else {
+        while i + 8 <= m {
+            rows::<8, false>(i, shape, a, packed, dst);
+            i += 8;
+        }
+        match m - i {
+            0 => {}
+            1 => rows::<1, false>(i, shape, a, packed, dst),
+            2 => rows::<2, false>(i, shape, a, packed, dst),
+            3 => rows::<3, false>(i, shape, a, packed, dst),
+            4 => rows::<4, false>(i, shape, a, packed, dst),
+            5 => rows::<5, false>(i, shape, a, packed, dst),
+            6 => rows::<6, false>(i, shape, a, packed, dst),
+            _ => rows::<7, false>(i, shape, a, packed, dst),
+        }
+    }
+}
+
+/// Output rows `i..i + R`; `WIDE`: columns 8..16 too. Rows must be written in increasing
+/// order (see the stores).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn rows<const R: usize, const WIDE: bool>(
+    i: usize,
+    (m, n, k): (usize, usize, usize),
+    a: Strided,
+    packed: *const f32,
+    dst: *mut f32,
+) {
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
+    // Each row's next left-operand element, stepped along the row (wrapping: the last step
+    // points past the operand and is never read).
+    let mut next: [*const f32; R] =
+        std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
+    for p in 0..k {
+        let b_lo = _mm256_loadu_ps(packed.add(16 * p));
+        let b_hi = if WIDE {
+            _mm256_loadu_ps(packed.add(16 * p + 8))
+        } else {
+            _mm256_setzero_ps()
+        };
+        for r in 0..R {
+            let x = _mm256_set1_ps(*next[r]);
+            next[r] = next[r].wrapping_offset(a.col_stride);
+            lo[r] = _mm256_fmadd_ps(x, b_lo, lo[r]);
+            if WIDE {
+                hi[r] = _mm256_fmadd_ps(x, b_hi, hi[r]);
+            }
+        }
+    }
+    // Whole-vector stores: the lanes past a row's `n` spill into the rows after it, which are
+    // written later and overwrite them. Only where a store would pass the end of the output
+    // does a row go through a copy. (Masked stores are microcoded and slow on AMD.)
+    let width = if WIDE { 16 } else { 8 };
+    for r in 0..R {
+        let at = (i + r) * n;
+        let row = dst.add(at);
+        if at + width <= m * n {
+            _mm256_storeu_ps(row, lo[r]);
+            if WIDE {
+                _mm256_storeu_ps(row.add(8), hi[r]);
+            }
+        } else {
+            let mut tile = [0f32; 16];
+            _mm256_storeu_ps(tile.as_mut_ptr(), lo[r]);
+            _mm256_storeu_ps(tile.as_mut_ptr().add(8), hi[r]);
+            std::ptr::copy_nonoverlapping(tile.as_ptr(), row, n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::matmul::matmul;
+    use super::super::OutBuf;
+    use crate::parallel::Parallel;
+    use ndarray::Array2;
+    use rill_graph::Value;
+
+    /// Deterministic values in [-1, 1).
+    fn matrix(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        Array2::from_shape_fn((rows, cols), |_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+    }
+
+    fn product(a: &Array2<f32>, b: &Array2<f32>, ta: bool, tb: bool, out: &mut OutBuf) -> Value {
+        let (a, b) = (Value::from(a.clone()), Value::from(b.clone()));
+        matmul(&a, &b, ta, tb, &Parallel::sequential(), out).unwrap()
+    }
+
+    /// Every output width the kernel takes (and the first it does not), row counts that leave
+    /// every tail group, depths from 1 to past a cache line, all transposes: against a
+    /// reference summed in f64, and twice through reused output storage.
+    #[test]
+    fn narrow_products_match_an_f64_reference() {
+        let mut out = OutBuf::default();
+        for n in 1..=super::MAX_COLS + 1 {
+            for m in [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 21] {
+                for k in [1, 2, 3, 9, 40] {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        let seed = (n * 1000 + m * 10 + k) as u64;
+                        let a = matrix(m, k, seed);
+                        let b = matrix(k, n, seed + 1);
+                        let (sa, sb) = (
+                            if ta { a.t().to_owned() } else { a.clone() },
+                            if tb { b.t().to_owned() } else { b.clone() },
+                        );
+                        let want: Vec<f64> = (0..m * n)
+                            .map(|e| {
+                                let (i, j) = (e / n, e % n);
+                                (0..k).map(|p| a[[i, p]] as f64 * b[[p, j]] as f64).sum()
+                            })
+                            .collect();
+                        for _ in 0..2 {
+                            let got = product(&sa, &sb, ta, tb, &mut out);
+                            assert_eq!(got.shape(), &[m, n]);
+                            for (e, (g, w)) in got.to_f64_vec().iter().zip(&want).enumerate() {
+                                assert!(
+                                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                                    "m {m} n {n} k {k} ta {ta} tb {tb} element {e}: {g} vs {w}"
+                                );
+                            }
+                            // The storage goes back for the next product, as a buffer would.
+                            out = OutBuf::new(Some(got));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
