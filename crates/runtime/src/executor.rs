@@ -182,9 +182,17 @@ impl Executor for SequentialExecutor {
         ws: &mut Workspace,
     ) -> Result<Vec<Value>> {
         let result = run_steps(plan, feeds, ctx, ws);
-        // Whatever happened, the workspace keeps no values of this run but its buffers'.
-        for slot in 0..ws.slots.len() {
-            ws.release_slot(plan, slot);
+        // Whatever happened, the workspace keeps no values of this run but its buffers'. Only
+        // feeds and steps fill slots (after the passes, most of a big graph's slots are
+        // never used, and visiting them all would cost more than a fused run).
+        for f in &plan.feeds {
+            ws.slots[f.slot] = None;
+        }
+        for step in &plan.steps {
+            // Steps without output (NoOp) have no slot.
+            if step.output < ws.slots.len() {
+                ws.release_slot(plan, step.output);
+            }
         }
         result
     }

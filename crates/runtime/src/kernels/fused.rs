@@ -404,9 +404,20 @@ fn eval_blocks<T: Real>(
     // input (or the output a matmul head wrote) when they lie there in order; from a tile of
     // the row repeated, at the block's phase, for a row operand; from the bank, loaded once
     // for a scalar and per block otherwise. All access to the bank goes through `base`.
+    // `sources` has an entry per register, so an instruction finds each operand with one load:
+    // the input registers' entries are set per block, the computed registers' (their bank
+    // ranges) once here.
     let base = bank.as_mut_ptr();
-    let mut sources: SmallVec<[*const T; 8]> =
-        SmallVec::from_elem(std::ptr::null(), operands.len());
+    let mut sources: SmallVec<[*const T; 16]> = (0..program.registers)
+        .map(|r| {
+            if r < operands.len() {
+                std::ptr::null()
+            } else {
+                // SAFETY: register r's range of the bank (inside it, checked above).
+                unsafe { base.add(r * block).cast_const() }
+            }
+        })
+        .collect();
     // The start of each row operand's tile in the bank.
     let mut tile_at: SmallVec<[usize; 8]> = SmallVec::from_elem(0, operands.len());
     let mut next_tile = regs_end;
@@ -477,12 +488,7 @@ fn eval_blocks<T: Real>(
             let d = unsafe { std::slice::from_raw_parts_mut(base.add(dst * block), len) };
             let src = |r: usize| {
                 debug_assert!(r != dst && r < program.registers);
-                let p = if r < sources.len() {
-                    sources[r]
-                } else {
-                    unsafe { base.add(r * block) }
-                };
-                unsafe { std::slice::from_raw_parts(p, len) }
+                unsafe { std::slice::from_raw_parts(sources[r], len) }
             };
             match *instr {
                 Instr::Unary(op, a) => unary(op, src(a), d),
