@@ -349,20 +349,18 @@ pub fn cast(x: &Value, to: DType, out: &mut OutBuf) -> KResult {
 /// general kernel. The same scalar definitions, so the same bits.
 pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bool {
     fn binary_of<T: Real>(op: BinaryOp, a: &ArrayD<T>, b: &ArrayD<T>, dst: &mut Value) -> bool {
-        let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) else {
+        let (sa, sb) = (a.shape(), b.shape());
+        let (Some(xs), Some(ys)) = (in_order(a), in_order(b)) else {
             return false;
         };
-        let shape = if a.shape() == b.shape() || (ys.len() == 1 && b.ndim() <= a.ndim()) {
-            a.shape()
-        } else if xs.len() == 1 && a.ndim() <= b.ndim() {
-            b.shape()
+        let shape = if same(sa, sb) || (ys.len() == 1 && sb.len() <= sa.len()) {
+            sa
+        } else if xs.len() == 1 && sa.len() <= sb.len() {
+            sb
         } else {
             return false;
         };
-        let Some(ds) = T::array_mut(dst)
-            .filter(|d| d.shape() == shape)
-            .and_then(|d| d.as_slice_mut())
-        else {
+        let Some(ds) = T::array_mut(dst).and_then(|d| in_order_like(d, shape)) else {
             return false;
         };
         if xs.len() == ys.len() {
@@ -375,13 +373,10 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
         true
     }
     fn unary_of<T: Real>(op: UnaryOp, a: &ArrayD<T>, dst: &mut Value) -> bool {
-        let Some(xs) = a.as_slice() else {
+        let Some(xs) = in_order(a) else {
             return false;
         };
-        let Some(ds) = T::array_mut(dst)
-            .filter(|d| d.shape() == a.shape())
-            .and_then(|d| d.as_slice_mut())
-        else {
+        let Some(ds) = T::array_mut(dst).and_then(|d| in_order_like(d, a.shape())) else {
             return false;
         };
         slices::unary(op, xs, ds);
@@ -394,6 +389,51 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
         (rill_graph::Op::Unary(u), [Value::F64(x)]) => unary_of(*u, x, dst),
         _ => false,
     }
+}
+
+/// Whether an array of `shape` with `strides` lies in standard order (strides of length-1
+/// axes do not matter). The same test as ndarray's `is_standard_layout`, inlined: on tiny
+/// steps, ndarray's general version costs more than the arithmetic.
+#[inline(always)]
+fn standard(shape: &[usize], strides: &[isize]) -> bool {
+    let mut expected = 1usize;
+    for (&d, &s) in shape.iter().zip(strides).rev() {
+        if d != 1 && s as usize != expected {
+            return false;
+        }
+        expected = expected.wrapping_mul(d);
+    }
+    shape.len() == strides.len()
+}
+
+/// The elements of a standard-order array as a slice.
+#[inline(always)]
+fn in_order<T>(a: &ArrayD<T>) -> Option<&[T]> {
+    let (shape, strides) = (a.shape(), a.strides());
+    standard(shape, strides).then(|| {
+        let len = shape.iter().product();
+        // SAFETY: a standard-order array's `len` elements lie contiguously from its pointer.
+        unsafe { std::slice::from_raw_parts(a.as_ptr(), len) }
+    })
+}
+
+/// The elements of `a`, to write, when it has `shape` and lies in standard order.
+#[inline(always)]
+fn in_order_like<'a, T>(a: &'a mut ArrayD<T>, shape: &[usize]) -> Option<&'a mut [T]> {
+    let ok = same(a.shape(), shape) && standard(shape, a.strides());
+    ok.then(|| {
+        let len = shape.iter().product();
+        // SAFETY: as in `in_order`; the borrow is unique (`&mut`), and owned arrays never share
+        // their storage.
+        unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr(), len) }
+    })
+}
+
+/// Whether two shapes are equal: a loop the compiler inlines, where `==` on slices calls
+/// `memcmp` (a real cost next to an 8-element add).
+#[inline(always)]
+fn same(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// `a = a + b` or `a = a - b` in `a`'s storage, for floats of one shape (the variable updates of
