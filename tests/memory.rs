@@ -263,7 +263,10 @@ fn elementwise_steps_written_over_their_buffers_give_the_plain_bits() {
         // kernels, the rest still write in place.
         let xs = if i % 3 == 2 {
             let x = Value::from(data(3, n, i as u64).reversed_axes());
-            assert!(x.view::<f64>().unwrap().as_slice().is_none(), "not in standard order");
+            assert!(
+                x.view::<f64>().unwrap().as_slice().is_none(),
+                "not in standard order"
+            );
             x
         } else {
             Value::from(data(n, 3, i as u64))

@@ -69,9 +69,24 @@ pub(super) unsafe fn product(
     packed: &mut [f32],
 ) {
     assert!((1..=MAX_COLS).contains(&n) && packed.len() >= 16 * k);
-    for (p, row) in packed.chunks_exact_mut(16).take(k).enumerate() {
-        for (j, lane) in row.iter_mut().enumerate() {
-            *lane = if j < n { b.at(p, j) } else { 0.0 };
+    if b.col_stride == 1 {
+        // Rows of the operand lie in order (the usual case): two masked loads per row, which
+        // read only its `n` elements and give zeros past them. (Calls to copy and fill cost
+        // more than the copying at these sizes.)
+        let (lo, hi) = (lanes_below(n, 0), lanes_below(n, 8));
+        for (p, row) in packed.chunks_exact_mut(16).take(k).enumerate() {
+            let from = b.ptr.offset(p as isize * b.row_stride);
+            _mm256_storeu_ps(row.as_mut_ptr(), _mm256_maskload_ps(from, lo));
+            _mm256_storeu_ps(
+                row.as_mut_ptr().add(8),
+                _mm256_maskload_ps(from.wrapping_add(8), hi),
+            );
+        }
+    } else {
+        for (p, row) in packed.chunks_exact_mut(16).take(k).enumerate() {
+            for (j, lane) in row.iter_mut().enumerate() {
+                *lane = if j < n { b.at(p, j) } else { 0.0 };
+            }
         }
     }
     let packed = packed.as_ptr();
@@ -107,6 +122,24 @@ pub(super) unsafe fn product(
             _ => rows::<7, false>(i, shape, a, packed, dst),
         }
     }
+}
+
+/// The mask of lanes `from + l < n` (`l` in 0..8), for masked loads.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn lanes_below(n: usize, from: usize) -> __m256i {
+    let lane = |l: usize| if from + l < n { -1 } else { 0 };
+    _mm256_setr_epi32(
+        lane(0),
+        lane(1),
+        lane(2),
+        lane(3),
+        lane(4),
+        lane(5),
+        lane(6),
+        lane(7),
+    )
 }
 
 /// Output rows `i..i + R`; `WIDE`: columns 8..16 too. Rows must be written in increasing
