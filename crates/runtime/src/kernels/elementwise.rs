@@ -392,8 +392,9 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
 }
 
 /// Whether an array of `shape` with `strides` lies in standard order (strides of length-1
-/// axes do not matter). The same test as ndarray's `is_standard_layout`, inlined: on tiny
-/// steps, ndarray's general version costs more than the arithmetic.
+/// axes do not matter). ndarray's `is_standard_layout`, inlined (on tiny steps ndarray's
+/// general version costs more than the arithmetic), except that it is stricter for empty
+/// arrays, which then take the general kernels.
 #[inline(always)]
 fn standard(shape: &[usize], strides: &[isize]) -> bool {
     let mut expected = 1usize;

@@ -408,7 +408,8 @@ fn eval_blocks<T: Real>(
     // the input registers' entries are set per block, the computed registers' (their bank
     // ranges) once here.
     let base = bank.as_mut_ptr();
-    let mut sources: SmallVec<[*const T; 16]> = (0..program.registers)
+    // (Inline room for 32 registers, so programs with many inputs allocate nothing either.)
+    let mut sources: SmallVec<[*const T; 32]> = (0..program.registers)
         .map(|r| {
             if r < operands.len() {
                 std::ptr::null()
