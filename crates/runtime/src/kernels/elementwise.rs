@@ -397,14 +397,19 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
 /// arrays, which then take the general kernels.
 #[inline(always)]
 fn standard(shape: &[usize], strides: &[isize]) -> bool {
+    if shape.len() != strides.len() {
+        return false;
+    }
+    // Index loops, not zips: these run per tiny step, and a zip's setup is not always inlined.
     let mut expected = 1usize;
-    for (&d, &s) in shape.iter().zip(strides).rev() {
-        if d != 1 && s as usize != expected {
+    for i in (0..shape.len()).rev() {
+        let d = shape[i];
+        if d != 1 && strides[i] as usize != expected {
             return false;
         }
         expected = expected.wrapping_mul(d);
     }
-    shape.len() == strides.len()
+    true
 }
 
 /// The elements of a standard-order array as a slice.
@@ -434,7 +439,7 @@ fn in_order_like<'a, T>(a: &'a mut ArrayD<T>, shape: &[usize]) -> Option<&'a mut
 /// `memcmp` (a real cost next to an 8-element add).
 #[inline(always)]
 fn same(a: &[usize], b: &[usize]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    a.len() == b.len() && (0..a.len()).all(|i| a[i] == b[i])
 }
 
 /// `a = a + b` or `a = a - b` in `a`'s storage, for floats of one shape (the variable updates of
