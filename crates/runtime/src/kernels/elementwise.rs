@@ -76,24 +76,26 @@ pub fn zip_with<A: Copy, B: Copy, C: Element>(
     out: &mut OutBuf,
 ) -> Result<ArrayD<C>, String> {
     if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
-        // The commonest cases first, with the output shape taken from an operand: same shapes,
-        // or a scalar against a tensor of at least its rank.
-        if a.shape() == b.shape() {
-            let mut v = out.vec(xs.len());
-            v.extend(xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
-            return Ok(super::array_of(a.raw_dim(), v));
-        }
-        if ys.len() == 1 && b.ndim() <= a.ndim() {
-            let y = ys[0];
-            let mut v = out.vec(xs.len());
-            v.extend(xs.iter().map(|&x| f(x, y)));
-            return Ok(super::array_of(a.raw_dim(), v));
-        }
-        if xs.len() == 1 && a.ndim() <= b.ndim() {
-            let x = xs[0];
-            let mut v = out.vec(ys.len());
-            v.extend(ys.iter().map(|&y| f(x, y)));
-            return Ok(super::array_of(b.raw_dim(), v));
+        // The commonest cases first, with the output shape taken from an operand.
+        match simple_case(a.shape(), xs.len(), b.shape(), ys.len()) {
+            Some(Simple::SameShape) => {
+                let mut v = out.vec(xs.len());
+                v.extend(xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+                return Ok(super::array_of(a.raw_dim(), v));
+            }
+            Some(Simple::ScalarRight) => {
+                let y = ys[0];
+                let mut v = out.vec(xs.len());
+                v.extend(xs.iter().map(|&x| f(x, y)));
+                return Ok(super::array_of(a.raw_dim(), v));
+            }
+            Some(Simple::ScalarLeft) => {
+                let x = xs[0];
+                let mut v = out.vec(ys.len());
+                v.extend(ys.iter().map(|&y| f(x, y)));
+                return Ok(super::array_of(b.raw_dim(), v));
+            }
+            None => {}
         }
         if let Some(v) = zip_contiguous(a.shape(), xs, b.shape(), ys, &f, out) {
             return Ok(v);
@@ -103,6 +105,31 @@ pub fn zip_with<A: Copy, B: Copy, C: Element>(
     let av = broadcast_view(a, &shape)?;
     let bv = broadcast_view(b, &shape)?;
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+}
+
+/// The commonest ways two contiguous operands broadcast, where the output has an operand's
+/// shape: one shape, or a scalar against a tensor of at least its rank.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Simple {
+    SameShape,
+    /// The right operand is one element; the output has the left's shape.
+    ScalarRight,
+    /// The left operand is one element; the output has the right's shape.
+    ScalarLeft,
+}
+
+/// Which simple case operands of shapes `sa` and `sb` (`la` and `lb` elements) are, if any.
+#[inline(always)]
+fn simple_case(sa: &[usize], la: usize, sb: &[usize], lb: usize) -> Option<Simple> {
+    if same(sa, sb) {
+        Some(Simple::SameShape)
+    } else if lb == 1 && sb.len() <= sa.len() {
+        Some(Simple::ScalarRight)
+    } else if la == 1 && sa.len() <= sb.len() {
+        Some(Simple::ScalarLeft)
+    } else {
+        None
+    }
 }
 
 /// How a contiguous operand lines up with the (contiguous) output of a broadcast.
@@ -353,22 +380,17 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
         let (Some(xs), Some(ys)) = (in_order(a), in_order(b)) else {
             return false;
         };
-        let shape = if same(sa, sb) || (ys.len() == 1 && sb.len() <= sa.len()) {
-            sa
-        } else if xs.len() == 1 && sa.len() <= sb.len() {
-            sb
-        } else {
+        let Some(case) = simple_case(sa, xs.len(), sb, ys.len()) else {
             return false;
         };
+        let shape = if case == Simple::ScalarLeft { sb } else { sa };
         let Some(ds) = T::array_mut(dst).and_then(|d| in_order_like(d, shape)) else {
             return false;
         };
-        if xs.len() == ys.len() {
-            slices::binary(op, xs, ys, ds);
-        } else if ys.len() == 1 {
-            slices::binary(op, xs, Splat(ys[0]), ds);
-        } else {
-            slices::binary(op, Splat(xs[0]), ys, ds);
+        match case {
+            Simple::SameShape => slices::binary(op, xs, ys, ds),
+            Simple::ScalarRight => slices::binary(op, xs, Splat(ys[0]), ds),
+            Simple::ScalarLeft => slices::binary(op, Splat(xs[0]), ys, ds),
         }
         true
     }
