@@ -100,7 +100,9 @@ pub fn run(report: &mut Report) {
                 let pa = g.placeholder(DType::F32, [m, k], "a");
                 let pb = g.placeholder(DType::F32, [k, n], "b");
                 let prod = pa.matmul(pb);
-                let sess = Session::new(&g);
+                // The session's own thread count, not the enclosing pool's, decides how many
+                // threads its kernels use.
+                let sess = Session::new(&g).with_threads(threads).expect("a session pool");
                 let (va, vb) = (Value::from(a.clone()), Value::from(b.clone()));
                 let gf = bench(
                     || {
