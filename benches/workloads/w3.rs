@@ -102,7 +102,9 @@ pub fn run(report: &mut Report) {
                 let prod = pa.matmul(pb);
                 // The session's own thread count, not the enclosing pool's, decides how many
                 // threads its kernels use.
-                let sess = Session::new(&g).with_threads(threads).expect("a session pool");
+                let sess = Session::new(&g)
+                    .with_threads(threads)
+                    .expect("a session pool");
                 let (va, vb) = (Value::from(a.clone()), Value::from(b.clone()));
                 let gf = bench(
                     || {

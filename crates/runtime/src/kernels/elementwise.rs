@@ -388,9 +388,9 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
             return false;
         };
         match case {
-            Simple::SameShape => slices::binary(op, xs, ys, ds),
-            Simple::ScalarRight => slices::binary(op, xs, Splat(ys[0]), ds),
-            Simple::ScalarLeft => slices::binary(op, Splat(xs[0]), ys, ds),
+            Simple::SameShape => slices::binary_indexed(op, xs, ys, ds),
+            Simple::ScalarRight => slices::binary_indexed(op, xs, Splat(ys[0]), ds),
+            Simple::ScalarLeft => slices::binary_indexed(op, Splat(xs[0]), ys, ds),
         }
         true
     }
