@@ -33,31 +33,42 @@ pub trait Executor: Send + Sync {
 }
 
 /// A value in a slot: one of the run's feeds (by position, so a workspace outlives the run's
-/// borrows) or a shared value (computed, constant, variable).
+/// borrows), a shared value (constant, variable, a value passed through), or the value a step
+/// wrote into its planned buffer. A buffer's value is read where it lies: memory planning
+/// gives the buffer to no other step while the slot lives, so no reference count is needed.
 enum Held {
     Feed(usize),
     Shared(Arc<Value>),
+    Buffer(usize),
 }
 
 impl Held {
-    fn value<'a>(&'a self, feeds: &[&'a Value]) -> &'a Value {
+    fn value<'a>(&'a self, feeds: &[&'a Value], buffers: &'a [Option<Value>]) -> &'a Value {
         match self {
             Held::Feed(i) => feeds[*i],
             Held::Shared(v) => v,
+            Held::Buffer(b) => buffers[*b]
+                .as_ref()
+                .expect("a buffer holds its slot's value while the slot lives"),
         }
     }
 
-    fn share(&self, feeds: &[&Value]) -> Arc<Value> {
+    /// The value as shared. A buffer's value is copied: the sequential path first moves it out
+    /// of its buffer (`Workspace::promote`), so this copy happens only inside concurrent groups.
+    fn share(&self, feeds: &[&Value], buffers: &[Option<Value>]) -> Arc<Value> {
         match self {
-            Held::Feed(i) => Arc::new(feeds[*i].clone()),
             Held::Shared(v) => v.clone(),
+            held => Arc::new(held.value(feeds, buffers).clone()),
         }
     }
 
-    fn into_value(self, feeds: &[&Value]) -> Value {
+    fn into_value(self, feeds: &[&Value], buffers: &mut [Option<Value>]) -> Value {
         match self {
             Held::Feed(i) => feeds[i].clone(),
             Held::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+            Held::Buffer(b) => buffers[b]
+                .take()
+                .expect("a buffer holds its slot's value while the slot lives"),
         }
     }
 }
@@ -67,14 +78,14 @@ impl Held {
 /// by its last occupant. A training step in a steady state so allocates no intermediates.
 pub struct Workspace {
     slots: Vec<Option<Held>>,
-    buffers: Vec<Option<Arc<Value>>>,
+    buffers: Vec<Option<Value>>,
 }
 
 impl Workspace {
     pub fn for_plan(plan: &Plan) -> Workspace {
         Workspace {
             slots: (0..plan.num_slots).map(|_| None).collect(),
-            buffers: vec![None; plan.buffers.len()],
+            buffers: (0..plan.buffers.len()).map(|_| None).collect(),
         }
     }
 
@@ -87,23 +98,52 @@ impl Workspace {
             .sum()
     }
 
-    /// Drops a dead slot's value, keeping its storage for the slot's buffer when no one else
-    /// holds it.
+    /// Ends a dead slot. A buffer's value stays where it is, as storage for the buffer's next
+    /// occupant; a shared value that came out of a buffer (`promote`) goes back to it when no
+    /// one else holds it.
+    #[inline(always)]
     fn release_slot(&mut self, plan: &Plan, slot: usize) {
-        if let Some(Held::Shared(mut v)) = self.slots[slot].take() {
-            if let Some(b) = plan.buffer_of_slot.get(slot).copied().flatten() {
-                if Arc::get_mut(&mut v).is_some() {
-                    self.buffers[b] = Some(v);
-                }
+        if let Some(Held::Shared(v)) = self.slots[slot].take() {
+            self.release_shared(plan, slot, v);
+        }
+    }
+
+    /// `release_slot` for a shared value: not on a small step's path.
+    #[inline(never)]
+    fn release_shared(&mut self, plan: &Plan, slot: usize, v: Arc<Value>) {
+        if let Some(b) = plan.buffer_of_slot.get(slot).copied().flatten() {
+            if self.buffers[b].is_none() {
+                self.buffers[b] = Arc::try_unwrap(v).ok();
             }
+        }
+    }
+
+    /// Moves a buffer's value out into a shared one, for a step that hands its input on as its
+    /// output (a pass-through or a variable's new value), which then outlives the buffer's
+    /// occupancy. The buffer's next occupant allocates anew unless the value comes back
+    /// (`release_slot`).
+    fn promote(&mut self, slot: usize) {
+        if let Some(Held::Buffer(b)) = self.slots[slot] {
+            let v = self.buffers[b]
+                .take()
+                .expect("a buffer holds its slot's value while the slot lives");
+            self.slots[slot] = Some(Held::Shared(Arc::new(v)));
+        }
+    }
+
+    /// Promotes the input a step is about to pass through, if it will.
+    fn prepare(&mut self, step: &Step, feeds: &[&Value]) {
+        if may_pass_through(&step.op)
+            && passes_through(step, &inputs_of(step, &self.slots, &self.buffers, feeds))
+        {
+            self.promote(step.inputs[0]);
         }
     }
 
     /// Runs a plain float elementwise step straight over the storage its buffer holds, when
     /// that already has the result's type and shape (a buffer's later occupants in a run, and
-    /// every run after the first for a fixed shape): the output value is the buffer's own, so
-    /// nothing is built or moved but the Arc. Whether it did; if not, nothing changed and the
-    /// step runs the general way.
+    /// every run after the first for a fixed shape): nothing is built or moved. Whether it
+    /// did; if not, nothing changed and the step runs the general way.
     fn run_in_place(&mut self, step: &Step, feeds: &[&Value]) -> bool {
         if step.fused.is_some() || !matches!(step.op, Op::Binary(_) | Op::Unary(_)) {
             return false;
@@ -111,61 +151,66 @@ impl Workspace {
         let Some(b) = step.buffer else {
             return false;
         };
-        // Unshared, so no input is this storage (inputs are held by the slots).
-        let Some(dst) = self.buffers[b].as_mut().and_then(Arc::get_mut) else {
+        // The step's own buffer to write, the others to read: planning never gives a step the
+        // buffer of one of its inputs.
+        let (before, rest) = self.buffers.split_at_mut(b);
+        let Some((Some(dst), after)) = rest.split_first_mut() else {
             return false;
         };
-        let input = |i: usize| {
-            self.slots[step.inputs[i]]
-                .as_ref()
-                .expect("plan order puts inputs first")
-                .value(feeds)
-        };
+        let around = (b, &*before, &*after);
+        let input = |slot: usize| beside(self.slots[slot].as_ref()?, feeds, around);
         // The inputs on the stack: this path is the whole cost of a small step.
-        let done = match step.inputs.len() {
-            1 => elementwise::into_place(&step.op, &[input(0)], dst),
-            2 => elementwise::into_place(&step.op, &[input(0), input(1)], dst),
+        let done = match *step.inputs.as_slice() {
+            [x] => input(x).is_some_and(|x| elementwise::into_place(&step.op, &[x], dst)),
+            [x, y] => match (input(x), input(y)) {
+                (Some(x), Some(y)) => elementwise::into_place(&step.op, &[x, y], dst),
+                _ => false,
+            },
             _ => false,
         };
-        if !done {
-            return false;
+        if done {
+            self.slots[step.output] = Some(Held::Buffer(b));
         }
-        self.slots[step.output] = self.buffers[b].take().map(Held::Shared);
-        true
+        done
     }
 
-    /// The storage a step's buffer holds, taken out of its (unshared) Arc.
-    fn take_buffer(&mut self, step: &Step) -> Taken {
-        let mut arc = step.buffer.and_then(|b| self.buffers[b].take());
-        let old = arc
-            .as_mut()
-            .and_then(Arc::get_mut)
-            .map(|v| std::mem::replace(v, Value::empty()));
-        Taken {
-            storage: OutBuf::new(old),
-            arc,
-        }
+    /// The storage a step's buffer holds, taken for the step to write.
+    fn take_buffer(&mut self, step: &Step) -> OutBuf {
+        OutBuf::new(step.buffer.and_then(|b| self.buffers[b].take()))
     }
 
-    /// Puts what a step produced in its output slot. A fresh value goes into its buffer's Arc
-    /// (unshared: buffers hold only values no one else does), so the step allocates neither
-    /// storage nor a reference count.
-    fn store(&mut self, step: &Step, produced: Produced, arc: Option<Arc<Value>>) {
-        let value = match produced {
+    /// Puts what a step produced in its output slot: a fresh value into the step's buffer, so
+    /// the step allocates neither storage nor a reference count.
+    fn store(&mut self, step: &Step, produced: Produced) {
+        let held = match produced {
             Produced::Nothing => return,
-            Produced::Shared(v) => v,
-            Produced::Fresh(v) => match arc {
-                Some(mut arc) => match Arc::get_mut(&mut arc) {
-                    Some(slot) => {
-                        *slot = v;
-                        arc
-                    }
-                    None => Arc::new(v),
-                },
-                None => Arc::new(v),
+            Produced::Shared(v) => Held::Shared(v),
+            Produced::Fresh(v) => match step.buffer {
+                Some(b) => {
+                    self.buffers[b] = Some(v);
+                    Held::Buffer(b)
+                }
+                None => Held::Shared(Arc::new(v)),
             },
         };
-        self.slots[step.output] = Some(Held::Shared(value));
+        self.slots[step.output] = Some(held);
+    }
+}
+
+/// The value `held` gives, read beside buffer `b` (which is being written): `before` and
+/// `after` are the buffers on either side of it. `None` for `b` itself.
+#[inline(always)]
+fn beside<'a>(
+    held: &'a Held,
+    feeds: &[&'a Value],
+    (b, before, after): (usize, &'a [Option<Value>], &'a [Option<Value>]),
+) -> Option<&'a Value> {
+    match *held {
+        Held::Feed(f) => Some(feeds[f]),
+        Held::Shared(ref v) => Some(v),
+        Held::Buffer(c) if c < b => before[c].as_ref(),
+        Held::Buffer(c) if c > b => after[c - b - 1].as_ref(),
+        Held::Buffer(_) => None,
     }
 }
 
@@ -222,12 +267,13 @@ fn run_steps(
         } else {
             for step in &steps[k..end] {
                 if !ws.run_in_place(step, feeds) {
+                    ws.prepare(step, feeds);
                     let mut out = ws.take_buffer(step);
                     let produced = {
-                        let inputs = inputs_of(step, &ws.slots, feeds);
-                        run_step(step, &inputs, &ws.slots, feeds, ctx, &mut out.storage)?
+                        let inputs = inputs_of(step, &ws.slots, &ws.buffers, feeds);
+                        run_step(step, &inputs, &ws.slots, &ws.buffers, feeds, ctx, &mut out)?
                     };
-                    ws.store(step, produced, out.arc);
+                    ws.store(step, produced);
                 }
                 for &s in &step.frees {
                     ws.release_slot(plan, s);
@@ -241,11 +287,17 @@ fn run_steps(
         // The same tensor may be fetched twice; only the last fetch may take the slot.
         let again = plan.fetches[i + 1..].contains(&s);
         let held = if again {
-            ws.slots[s].as_ref().map(|h| Held::Shared(h.share(feeds)))
+            ws.promote(s);
+            ws.slots[s]
+                .as_ref()
+                .map(|h| Held::Shared(h.share(feeds, &ws.buffers)))
         } else {
             ws.slots[s].take()
         };
-        out.push(held.expect("fetched slots are filled").into_value(feeds));
+        out.push(
+            held.expect("fetched slots are filled")
+                .into_value(feeds, &mut ws.buffers),
+        );
     }
     Ok(out)
 }
@@ -260,15 +312,18 @@ fn run_group(
     ws: &mut Workspace,
 ) -> Result<()> {
     let group = &plan.steps[range];
-    let mut outs: SmallVec<[Taken; 4]> = group.iter().map(|s| ws.take_buffer(s)).collect();
-    let slots = &ws.slots;
+    for step in group {
+        ws.prepare(step, feeds);
+    }
+    let mut outs: SmallVec<[OutBuf; 4]> = group.iter().map(|s| ws.take_buffer(s)).collect();
+    let (slots, buffers) = (&ws.slots, &ws.buffers);
     let mut results: SmallVec<[Option<Result<Produced>>; 4]> = group.iter().map(|_| None).collect();
     ctx.parallel.run(|| {
         rayon::scope(|scope| {
             for ((step, out), result) in group.iter().zip(outs.iter_mut()).zip(results.iter_mut()) {
                 scope.spawn(move |_| {
-                    let inputs = inputs_of(step, slots, feeds);
-                    *result = Some(run_step(step, &inputs, slots, feeds, ctx, &mut out.storage));
+                    let inputs = inputs_of(step, slots, buffers, feeds);
+                    *result = Some(run_step(step, &inputs, slots, buffers, feeds, ctx, out));
                 });
             }
         })
@@ -276,7 +331,8 @@ fn run_group(
     // Results in plan order: the first error is the one a sequential run would report.
     for ((step, out), result) in group.iter().zip(outs).zip(results) {
         let produced = result.expect("every spawned step ran")?;
-        ws.store(step, produced, out.arc);
+        drop(out);
+        ws.store(step, produced);
     }
     for step in group {
         for &s in &step.frees {
@@ -290,6 +346,7 @@ fn run_group(
 fn inputs_of<'a>(
     step: &Step,
     slots: &'a [Option<Held>],
+    buffers: &'a [Option<Value>],
     feeds: &[&'a Value],
 ) -> SmallVec<[&'a Value; 4]> {
     step.inputs
@@ -298,16 +355,38 @@ fn inputs_of<'a>(
             slots[s]
                 .as_ref()
                 .expect("plan order puts inputs first")
-                .value(feeds)
+                .value(feeds, buffers)
         })
         .collect()
 }
 
-/// A step's buffer, taken for the step to write: the storage its last occupant left and the
-/// (unshared) Arc that held it.
-struct Taken {
-    storage: OutBuf,
-    arc: Option<Arc<Value>>,
+/// Ops that may hand their first input on as their output (see `passes_through`).
+fn may_pass_through(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Identity
+            | Op::StopGradient
+            | Op::CheckNumerics { .. }
+            | Op::Assign {
+                mode: AssignMode::Set,
+                ..
+            }
+            | Op::SumTo { .. }
+            | Op::BroadcastTo { .. }
+            | Op::ReshapeTo { .. }
+    )
+}
+
+/// Whether the step hands its first input on as its output in this run: pass-through ops, a
+/// plain assign (the variable keeps the value), and shape ops whose run-time target is the
+/// input's own shape (the usual case for the gradient of a broadcast that did not broadcast).
+fn passes_through(step: &Step, inputs: &[&Value]) -> bool {
+    match &step.op {
+        Op::SumTo { .. } | Op::BroadcastTo { .. } | Op::ReshapeTo { .. } => {
+            kernels::array::shape_arg(inputs[1]).is_ok_and(|s| s == inputs[0].shape())
+        }
+        op => may_pass_through(op),
+    }
 }
 
 /// What a step gives its output slot.
@@ -325,6 +404,7 @@ fn run_step(
     step: &Step,
     inputs: &[&Value],
     slots: &[Option<Held>],
+    buffers: &[Option<Value>],
     feeds: &[&Value],
     ctx: &RunContext<'_>,
     out: &mut OutBuf,
@@ -338,7 +418,7 @@ fn run_step(
         slots[step.inputs[0]]
             .as_ref()
             .expect("input present")
-            .share(feeds)
+            .share(feeds, buffers)
     };
     Ok(Produced::Shared(match &step.op {
         Op::Const(v) => v.clone(),
@@ -350,13 +430,13 @@ fn run_step(
                     location: location_string(step.location),
                 })?
         }
-        Op::Assign { mode, .. } => assign(step, *mode, pass_through(), ctx)?,
+        Op::Assign { mode, .. } => assign(step, *mode, inputs[0], pass_through, ctx)?,
         Op::NoOp => return Ok(Produced::Nothing),
         Op::Identity | Op::StopGradient => pass_through(),
         // Shape ops whose run-time target is the input's own shape (the usual case for the
         // gradient of a broadcast that did not broadcast) pass the value through uncopied.
         Op::SumTo { .. } | Op::BroadcastTo { .. } | Op::ReshapeTo { .. }
-            if kernels::array::shape_arg(inputs[1]).is_ok_and(|s| s == inputs[0].shape()) =>
+            if passes_through(step, inputs) =>
         {
             pass_through()
         }
@@ -397,10 +477,13 @@ fn run_step(
     }))
 }
 
+/// Runs an assign op with `value`; `shared` gives it as shared, for a plain assign, where the
+/// variable keeps it.
 fn assign(
     step: &Step,
     mode: AssignMode,
-    value: Arc<Value>,
+    value: &Value,
+    shared: impl FnOnce() -> Arc<Value>,
     ctx: &RunContext<'_>,
 ) -> Result<Arc<Value>> {
     let var = step
@@ -408,7 +491,7 @@ fn assign(
         .as_ref()
         .expect("the plan resolves assign targets");
     if !step.shape.admits(value.shape()) {
-        let inputs = [&*value];
+        let inputs = [value];
         return Err(kernel_error(
             step,
             &inputs,
@@ -428,13 +511,13 @@ fn assign(
     let combine =
         |old: &Value, new: &Value| elementwise::binary(op, old, new, &mut OutBuf::default());
     ctx.variables
-        .assign(var.slot, mode, value.clone(), in_place, combine)
+        .assign(var.slot, mode, value, shared, in_place, combine)
         .map_err(|e| match e {
             AssignError::Uninitialized => RunError::Uninitialized {
                 name: var.name.clone(),
                 location: location_string(step.location),
             },
-            AssignError::Kernel(m) => kernel_error(step, &[&value], m),
+            AssignError::Kernel(m) => kernel_error(step, &[value], m),
         })
 }
 

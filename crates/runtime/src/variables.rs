@@ -17,14 +17,16 @@ impl VariableStore {
     }
 
     /// Applies an assign op under the write lock, so concurrent `assign_add`s do not lose updates.
-    /// For `Add` / `Sub`, `in_place(old, new)` updates the stored value where it is when no run
-    /// holds it (as TF's in-place `ApplyGradientDescent`), returning whether it could;
-    /// otherwise `combine(old, new)` computes a new value and runs that hold the old one keep it.
+    /// `Set` stores `shared()` (the value, shared). For `Add` / `Sub`, `in_place(old, value)`
+    /// updates the stored value where it is when no run holds it (as TF's in-place
+    /// `ApplyGradientDescent`), returning whether it could; otherwise `combine(old, value)`
+    /// computes a new value and runs that hold the old one keep it.
     pub fn assign(
         &self,
         slot: usize,
         mode: AssignMode,
-        value: Arc<Value>,
+        value: &Value,
+        shared: impl FnOnce() -> Arc<Value>,
         in_place: impl FnOnce(&mut Value, &Value) -> bool,
         combine: impl FnOnce(&Value, &Value) -> Result<Value, String>,
     ) -> Result<Arc<Value>, AssignError> {
@@ -33,13 +35,13 @@ impl VariableStore {
             values.resize(slot + 1, None);
         }
         let stored = match mode {
-            AssignMode::Set => value,
+            AssignMode::Set => shared(),
             AssignMode::Add | AssignMode::Sub => {
                 let old = values[slot].as_mut().ok_or(AssignError::Uninitialized)?;
-                if Arc::get_mut(old).is_some_and(|v| in_place(v, &value)) {
+                if Arc::get_mut(old).is_some_and(|v| in_place(v, value)) {
                     return Ok(old.clone());
                 }
-                Arc::new(combine(old, &value).map_err(AssignError::Kernel)?)
+                Arc::new(combine(old, value).map_err(AssignError::Kernel)?)
             }
         };
         values[slot] = Some(stored.clone());
