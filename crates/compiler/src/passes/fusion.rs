@@ -191,6 +191,13 @@ fn element_type(step: &Step, slot_dtype: &[DType]) -> Option<DType> {
     }
 }
 
+/// Whether two steps' outputs have one shape, known in full.
+fn same_known_shape(a: &Step, b: &Step) -> bool {
+    a.shape
+        .to_known()
+        .is_some_and(|s| Some(s) == b.shape.to_known())
+}
+
 /// Fuses the plan's elementwise groups in place, then gives matmuls their epilogues. Returns
 /// the number of steps removed.
 pub fn fuse(plan: &mut Plan) -> usize {
@@ -213,12 +220,26 @@ pub fn fuse(plan: &mut Plan) -> usize {
     // Group each fusible step with the fusible producers only it reads (same element type, not
     // fetched): trees rooted at their last step.
     let mut merged_into: Vec<Option<usize>> = vec![None; n];
+    // Whether a step's tree holds an op whose arithmetic depends on the element's position in
+    // its tensor (TF's sigmoid takes another form on a tensor's last elements): such a tree
+    // joins its consumer only where both have the same known shape, so the fused kernel's
+    // positions are the op's own.
+    let mut positional: Vec<bool> = plan
+        .steps
+        .iter()
+        .map(|s| matches!(s.op, Op::Unary(UnaryOp::Sigmoid)))
+        .collect();
     for k in 0..n {
         let Some(t) = elem[k] else { continue };
         for &s in &plan.steps[k].inputs {
             let p = usage.producer[s];
-            if p != usize::MAX && usage.single_reader(s) && elem[p] == Some(t) {
+            if p != usize::MAX
+                && usage.single_reader(s)
+                && elem[p] == Some(t)
+                && (!positional[p] || same_known_shape(&plan.steps[p], &plan.steps[k]))
+            {
                 merged_into[p] = Some(k);
+                positional[k] |= positional[p];
             }
         }
     }

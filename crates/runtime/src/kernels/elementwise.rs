@@ -22,28 +22,14 @@ pub fn map<T: Copy, U: Element>(a: &ArrayD<T>, f: impl Fn(T) -> U, out: &mut Out
 
 pub fn unary(op: UnaryOp, x: &Value, out: &mut OutBuf) -> KResult {
     fn float<T: Real>(op: UnaryOp, a: &ArrayD<T>, out: &mut OutBuf) -> ArrayD<T> {
-        use UnaryOp as U;
-        // One loop per op with the op fixed, so the scalar definition's match folds away.
-        match op {
-            U::Neg => map(a, |v| scalar::unary(U::Neg, v), out),
-            U::Abs => map(a, |v| scalar::unary(U::Abs, v), out),
-            U::Sign => map(a, |v| scalar::unary(U::Sign, v), out),
-            U::Square => map(a, |v| scalar::unary(U::Square, v), out),
-            U::Exp => map(a, |v| scalar::unary(U::Exp, v), out),
-            U::Log => map(a, |v| scalar::unary(U::Log, v), out),
-            U::Sqrt => map(a, |v| scalar::unary(U::Sqrt, v), out),
-            U::Rsqrt => map(a, |v| scalar::unary(U::Rsqrt, v), out),
-            U::Sin => map(a, |v| scalar::unary(U::Sin, v), out),
-            U::Cos => map(a, |v| scalar::unary(U::Cos, v), out),
-            U::Tanh => map(a, |v| scalar::unary(U::Tanh, v), out),
-            U::Sigmoid => map(a, |v| scalar::unary(U::Sigmoid, v), out),
-            U::Relu => map(a, |v| scalar::unary(U::Relu, v), out),
-            U::LeakyRelu { alpha } => {
-                map(a, move |v| scalar::unary(U::LeakyRelu { alpha }, v), out)
-            }
-            U::Elu { alpha } => map(a, move |v| scalar::unary(U::Elu { alpha }, v), out),
-            U::Softplus => map(a, |v| scalar::unary(U::Softplus, v), out),
-        }
+        // The loops of the in-place and fused paths, over the elements in standard order
+        // (where TF's kernels take the last `len % PACKET` in their scalar form).
+        let xs = a.as_standard_layout();
+        let xs = xs.as_slice().expect("standard layout is contiguous");
+        let mut v = out.vec(xs.len());
+        v.resize(xs.len(), <T as Num>::zero());
+        slices::unary(op, xs, &mut v, xs.len() - xs.len() % T::PACKET);
+        super::array_of(a.raw_dim(), v)
     }
     fn int<T: Num>(op: UnaryOp, a: &ArrayD<T>) -> ArrayD<T> {
         a.mapv(|v| scalar::unary_int(op, v))
@@ -401,7 +387,8 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
         let Some(ds) = T::array_mut(dst).and_then(|d| in_order_like(d, a.shape())) else {
             return false;
         };
-        slices::unary(op, xs, ds);
+        let tail = xs.len() - xs.len() % T::PACKET;
+        slices::unary(op, xs, ds, tail);
         true
     }
     match (op, inputs) {

@@ -191,7 +191,7 @@ fn typed<T: Real>(
     if let Some((a, b, ta, tb)) = head {
         // The epilogue runs on each panel of rows right after gemm wrote it, while the rows are
         // in cache; where gemm splits columns instead, on the whole product afterwards.
-        let epilogue = |start: usize, rows: &mut [T]| eval(program, &operands, start, rows);
+        let epilogue = |start: usize, rows: &mut [T]| eval(program, &operands, start, rows, n);
         if super::matmul::gemm_into(a, b, ta, tb, parallel, &mut out, Some(&epilogue))? {
             return Ok(super::array(&shape, out));
         }
@@ -202,10 +202,10 @@ fn typed<T: Real>(
         parallel.run(|| {
             out.par_chunks_mut(piece)
                 .enumerate()
-                .for_each(|(i, chunk)| eval(program, &operands, i * piece, chunk));
+                .for_each(|(i, chunk)| eval(program, &operands, i * piece, chunk, n));
         });
     } else {
-        eval(program, &operands, 0, &mut out);
+        eval(program, &operands, 0, &mut out, n);
     }
     Ok(super::array(&shape, out))
 }
@@ -283,7 +283,7 @@ fn accumulate<T: Real>(
     let (mut o, mut m, mut i) = (0, 0, 0);
     while at < n {
         let len = BLOCK.min(n - at);
-        eval(program, operands, at, &mut block[..len]);
+        eval(program, operands, at, &mut block[..len], n);
         for &v in &block[..len] {
             let a = &mut acc[o * inner + i];
             *a = combine(*a, v);
@@ -338,11 +338,17 @@ fn mask_value<T: Real>(b: bool) -> T {
     }
 }
 
-/// Evaluates the program for output elements `start..start + out.len()`, block by block, in
+/// Evaluates the program for output elements `start..start + out.len()` of `total`, block by block, in
 /// this thread's register bank, with the loops compiled for the best instruction set the CPU
 /// has (AVX2 + FMA where present, else the baseline): the same source and the same arithmetic,
 /// only wider vectors.
-fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usize, out: &mut [T]) {
+fn eval<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    start: usize,
+    out: &mut [T],
+    total: usize,
+) {
     let regs = program.registers;
     // Registers as long as a block, or as the whole range when it is shorter (small tensors
     // through long chains need no megabytes of registers).
@@ -358,9 +364,11 @@ fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usi
         #[cfg(target_arch = "x86_64")]
         if super::has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
-            return unsafe { eval_blocks_avx2(program, operands, start, out, bank, block) };
+            return unsafe {
+                eval_blocks_avx2(program, operands, (start, total), out, bank, block)
+            };
         }
-        eval_blocks(program, operands, start, out, bank, block)
+        eval_blocks(program, operands, (start, total), out, bank, block)
     })
 }
 
@@ -371,20 +379,21 @@ fn eval<T: Real>(program: &FusedProgram, operands: &[Operand<'_, T>], start: usi
 unsafe fn eval_blocks_avx2<T: Real>(
     program: &FusedProgram,
     operands: &[Operand<'_, T>],
-    start: usize,
+    range: (usize, usize),
     out: &mut [T],
     bank: &mut [T],
     block: usize,
 ) {
-    eval_blocks(program, operands, start, out, bank, block)
+    eval_blocks(program, operands, range, out, bank, block)
 }
 
-/// The block loop of `eval`: `bank` holds `block` elements per register.
+/// The block loop of `eval`: `bank` holds `block` elements per register; `(start, total)`: where
+/// `out` starts in the output and how long that is.
 #[inline(always)]
 fn eval_blocks<T: Real>(
     program: &FusedProgram,
     operands: &[Operand<'_, T>],
-    start: usize,
+    (start, total): (usize, usize),
     out: &mut [T],
     bank: &mut [T],
     block: usize,
@@ -459,6 +468,9 @@ fn eval_blocks<T: Real>(
     for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
         let at = start + b * block;
+        // Where the output's last `total % T::PACKET` elements start, in this block (see
+        // `scalar::unary_tail`).
+        let tail = (total - total % T::PACKET).saturating_sub(at).min(len);
         for (i, op) in operands.iter().enumerate() {
             match (&op.data, op.pattern) {
                 (_, Pattern::Scalar) => {}
@@ -492,7 +504,7 @@ fn eval_blocks<T: Real>(
                 unsafe { std::slice::from_raw_parts(sources[r], len) }
             };
             match *instr {
-                Instr::Unary(op, a) => unary(op, src(a), d),
+                Instr::Unary(op, a) => unary(op, src(a), d, tail),
                 Instr::Binary(op, a, b) => binary(op, src(a), src(b), d),
                 Instr::Compare(op, a, b) => compare(op, src(a), src(b), d),
                 Instr::Cast(a) => d.copy_from_slice(src(a)),

@@ -3,6 +3,7 @@
 pub mod array;
 pub mod elementwise;
 pub mod fused;
+mod logistic;
 pub mod matmul;
 mod narrow;
 pub mod random;

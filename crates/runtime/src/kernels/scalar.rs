@@ -6,6 +6,8 @@ use num_traits::Float;
 use rill_graph::{BinaryOp, CompareOp, Element, UnaryOp, Value};
 use std::cell::RefCell;
 
+use super::logistic;
+
 /// Numbers the arithmetic ops take: floats and integers.
 pub trait Num: Element + PartialOrd {
     fn add(self, b: Self) -> Self;
@@ -76,6 +78,13 @@ int_num!(i32, i64);
 pub trait Real: Num + Float {
     /// `e^x`, in a form the compiler can vectorise (no call into libm for f32).
     fn exp_vec(self) -> Self;
+    /// The lanes of the packets TF's Eigen kernels compute in (8 f32 or 4 f64 with AVX): some
+    /// functions take another form on the last `len % PACKET` elements of a tensor.
+    const PACKET: usize;
+    /// TF's sigmoid on an element in a packet (see `logistic`).
+    fn sigmoid_packet(self) -> Self;
+    /// TF's sigmoid on one of a tensor's last `len % PACKET` elements.
+    fn sigmoid_tail(self) -> Self;
     /// The array inside a value of this type.
     fn array(v: &Value) -> Option<&ArrayD<Self>>;
     /// The array inside a value of this type, to write.
@@ -87,11 +96,20 @@ pub trait Real: Num + Float {
 }
 
 macro_rules! real {
-    ($t:ty, $variant:ident, $exp:expr) => {
+    ($t:ty, $variant:ident, $exp:expr, $lanes:expr, $packet:path, $tail:path) => {
         impl Real for $t {
             #[inline(always)]
             fn exp_vec(self) -> $t {
                 ($exp)(self)
+            }
+            const PACKET: usize = $lanes;
+            #[inline(always)]
+            fn sigmoid_packet(self) -> $t {
+                $packet(self)
+            }
+            #[inline(always)]
+            fn sigmoid_tail(self) -> $t {
+                $tail(self)
             }
             fn array(v: &Value) -> Option<&ArrayD<$t>> {
                 match v {
@@ -123,8 +141,22 @@ macro_rules! real {
     };
 }
 
-real!(f32, F32, exp_f32);
-real!(f64, F64, f64::exp);
+real!(
+    f32,
+    F32,
+    exp_f32,
+    8,
+    logistic::packet_f32,
+    logistic::tail_f32
+);
+real!(
+    f64,
+    F64,
+    f64::exp,
+    4,
+    logistic::packet_f64,
+    logistic::tail_f64
+);
 
 /// `e^x` for f32 without branches or calls, so loops over it vectorise: Cephes' `expf`
 /// (range reduction by ln 2, degree-6 polynomial, exponent by bit assembly), within 1 ulp of
@@ -217,12 +249,21 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
     }
 }
 
-/// The logistic function, without overflow for large |x|.
+/// The logistic function as TF computes it inside a packet (the last `len % T::PACKET`
+/// elements of a tensor take `unary_tail`).
 #[inline(always)]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    // Branch-free and stable: for x -> -inf, e^-x -> inf and the quotient -> 0 (no NaN).
-    let one = <T as Num>::one();
-    one / (one + (-x).exp_vec())
+    x.sigmoid_packet()
+}
+
+/// A unary op on one of the last `len % T::PACKET` elements of a tensor: as `unary`, but in
+/// the scalar form TF's Eigen kernels take there where that differs (sigmoid).
+#[inline(always)]
+pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
+    match op {
+        UnaryOp::Sigmoid => x.sigmoid_tail(),
+        op => unary(op, x),
+    }
 }
 
 /// `log(1 + e^x)`, computed without overflow: `max(x, 0) + log1p(e^-|x|)`.

@@ -62,12 +62,20 @@ impl<T: Copy> Source<T> for Splat<T> {
     }
 }
 
+/// `d = op(a)`; elements from `tail` on are the last `len % T::PACKET` of their tensor (see
+/// `scalar::unary_tail`).
 #[inline(always)]
-pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T]) {
+pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
     use UnaryOp as U;
     macro_rules! each {
         ($op:expr) => {
-            lanes1(a, d, |x| scalar::unary($op, x))
+            lanes1(
+                a,
+                d,
+                |x| scalar::unary($op, x),
+                |x| scalar::unary_tail($op, x),
+                tail,
+            )
         };
     }
     // The op is fixed inside each loop so the scalar definition's match folds away.
@@ -185,18 +193,22 @@ pub fn indexed2<T: Copy>(a: impl Source<T>, b: impl Source<T>, d: &mut [T], f: i
     }
 }
 
-/// `d[i] = f(a[i])` in runs of 8 lanes, as `lanes2`.
+/// `d[i] = f(a[i])` in runs of 8 lanes, as `lanes2`, and `g` instead of `f` from element
+/// `tail` on (which lies in the last run or past it: `tail >= len - len % 8`).
 #[inline(always)]
-pub fn lanes1<T: Copy>(a: &[T], d: &mut [T], f: impl Fn(T) -> T) {
+pub fn lanes1<T: Copy>(a: &[T], d: &mut [T], f: impl Fn(T) -> T, g: impl Fn(T) -> T, tail: usize) {
     let n = d.len();
     let a = &a[..n];
-    for (d, a) in d.chunks_exact_mut(8).zip(a.chunks_exact(8)) {
+    let whole = n - n % 8;
+    // A tail inside the runs (not the case for a whole tensor, as `T::PACKET` divides 8): the
+    // last run element by element.
+    let runs = if tail < whole { tail - tail % 8 } else { whole };
+    for (d, a) in d[..runs].chunks_exact_mut(8).zip(a.chunks_exact(8)) {
         let a: &[T; 8] = a.try_into().expect("8 lanes");
         let r: [T; 8] = std::array::from_fn(|k| f(a[k]));
         d.copy_from_slice(&r);
     }
-    let whole = n - n % 8;
-    for (d, &x) in d[whole..].iter_mut().zip(&a[whole..]) {
-        *d = f(x);
+    for (i, (d, &x)) in d.iter_mut().zip(a).enumerate().skip(runs) {
+        *d = if i < tail { f(x) } else { g(x) };
     }
 }

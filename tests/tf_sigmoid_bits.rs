@@ -1,0 +1,167 @@
+//! Sigmoid gives TensorFlow's bits: every array in `tests/fixtures/tf_sigmoid_bits.txt` (made by
+//! `tools/reference/tf_sigmoid_bits.py` with TF 2.21) through the plain kernel, the same step
+//! written over its buffer (a second run), and the fused kernel, f32 and f64, with lengths
+//! whose last `len % lanes` elements take TF's scalar form.
+
+use rill::compiler::CompileOptions;
+use rill::prelude::*;
+
+struct Case {
+    dtype: DType,
+    inputs: Vec<u64>,
+    outputs: Vec<u64>,
+}
+
+fn cases() -> Vec<Case> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tf_sigmoid_bits.txt"
+    );
+    let text = std::fs::read_to_string(path).expect("the fixture is in the repository");
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let mut cases = Vec::new();
+    while let Some(head) = lines.next() {
+        let (kind, len) = head.split_once(' ').expect("a 'dtype len' line");
+        let dtype = match kind {
+            "f32" => DType::F32,
+            "f64" => DType::F64,
+            other => panic!("unknown dtype {other}"),
+        };
+        let len: usize = len.parse().expect("a length");
+        let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+        for line in lines.by_ref().take(len) {
+            let (x, y) = line.split_once(' ').expect("'input output'");
+            inputs.push(u64::from_str_radix(x, 16).expect("hex"));
+            outputs.push(u64::from_str_radix(y, 16).expect("hex"));
+        }
+        assert_eq!(inputs.len(), len, "a whole array");
+        cases.push(Case {
+            dtype,
+            inputs,
+            outputs,
+        });
+    }
+    cases
+}
+
+fn value(dtype: DType, bits: &[u64]) -> Value {
+    match dtype {
+        DType::F32 => Value::from(ndarray::Array1::from_iter(
+            bits.iter().map(|&b| f32::from_bits(b as u32)),
+        )),
+        _ => Value::from(ndarray::Array1::from_iter(
+            bits.iter().map(|&b| f64::from_bits(b)),
+        )),
+    }
+}
+
+fn zero_of(dtype: DType) -> Value {
+    match dtype {
+        DType::F32 => Value::scalar(0.0f32),
+        _ => Value::scalar(0.0f64),
+    }
+}
+
+fn bits(v: &Value) -> Vec<u64> {
+    match v {
+        Value::F32(a) => a.iter().map(|x| x.to_bits() as u64).collect(),
+        Value::F64(a) => a.iter().map(|x| x.to_bits()).collect(),
+        other => panic!("a float result, got {}", other.dtype()),
+    }
+}
+
+/// The first element whose bits differ (all NaNs count as one), if any.
+fn first_difference(case: &Case, got: &[u64]) -> Option<String> {
+    let is_nan = |b: u64| match case.dtype {
+        DType::F32 => f32::from_bits(b as u32).is_nan(),
+        _ => f64::from_bits(b).is_nan(),
+    };
+    got.iter()
+        .zip(&case.outputs)
+        .enumerate()
+        .find(|(_, (&g, &w))| g != w && !(is_nan(g) && is_nan(w)))
+        .map(|(i, (g, w))| {
+            format!(
+                "{:?}[{i}] of {} (input {:x}): rill {g:x}, TF {w:x}",
+                case.dtype,
+                got.len(),
+                case.inputs[i]
+            )
+        })
+}
+
+/// `sigmoid(x) - zero` and its two placeholders, in a session with `fusion` on `threads`. The
+/// `- zero` (fed 0) keeps the sigmoid in a fused kernel when fusion is on, and changes no bit:
+/// s - 0 = s for every s in [0, 1] and NaN.
+fn sigmoid_session(dtype: DType, fusion: bool, threads: usize) -> impl Fn(&[u64]) -> Vec<u64> {
+    let g = Graph::new();
+    let x = g.placeholder(dtype, [None::<usize>], "x");
+    let zero = g.placeholder(dtype, [0usize; 0], "zero");
+    let y = x.sigmoid() - zero;
+    let sess = Session::with_options(
+        &g,
+        CompileOptions {
+            fusion,
+            ..Default::default()
+        },
+    )
+    .with_threads(threads)
+    .unwrap();
+    let (x, y, zero) = (x.id(), y.id(), zero.id());
+    move |inputs: &[u64]| {
+        let (xv, zv) = (value(dtype, inputs), zero_of(dtype));
+        bits(&sess.eval(y, &[feed(x, &xv), feed(zero, &zv)]).unwrap())
+    }
+}
+
+fn check(fusion: bool) {
+    let cases = cases();
+    assert!(cases.len() > 600, "the fixture has its arrays");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let sigmoid = sigmoid_session(case.dtype, fusion, 1);
+        // The second run writes over the buffer the first one left.
+        for run in 0..2 {
+            if let Some(d) = first_difference(case, &sigmoid(&case.inputs)) {
+                failures.push(format!("run {run}: {d}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences, first: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
+
+#[test]
+fn sigmoid_gives_tensorflows_bits_unfused() {
+    check(false);
+}
+
+#[test]
+fn sigmoid_gives_tensorflows_bits_fused() {
+    check(true);
+}
+
+#[test]
+fn fused_sigmoid_over_many_blocks_gives_the_plain_kernels_bits() {
+    // Longer than the fused kernel's blocks and its parallel split, with a tail: every element
+    // computed the way the plain kernel computes it, on one and two threads.
+    for (dtype, n) in [(DType::F32, 70_003), (DType::F64, 70_001)] {
+        let inputs: Vec<u64> = (0..n)
+            .map(|i| {
+                let x = (i as f64 * 0.000_37).sin() * 30.0;
+                match dtype {
+                    DType::F32 => (x as f32).to_bits() as u64,
+                    _ => x.to_bits(),
+                }
+            })
+            .collect();
+        let run = |fusion, threads| sigmoid_session(dtype, fusion, threads)(&inputs);
+        let plain = run(false, 1);
+        assert_eq!(run(true, 1), plain, "{dtype:?} fused, one thread");
+        assert_eq!(run(true, 2), plain, "{dtype:?} fused, two threads");
+    }
+}
