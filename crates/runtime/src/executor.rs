@@ -158,11 +158,16 @@ impl Workspace {
             return false;
         };
         let around = (b, &*before, &*after);
-        let input = |slot: usize| beside(self.slots[slot].as_ref()?, feeds, around);
-        // The inputs on the stack: this path is the whole cost of a small step.
+        let slots = &self.slots;
+        // The inputs on the stack, looked up without a closure (which the compiler kept out
+        // of line): this path is the whole cost of a small step.
         let done = match *step.inputs.as_slice() {
-            [x] => input(x).is_some_and(|x| elementwise::into_place(&step.op, &[x], dst)),
-            [x, y] => match (input(x), input(y)) {
+            [x] => beside(slots[x].as_ref(), feeds, around)
+                .is_some_and(|x| elementwise::into_place(&step.op, &[x], dst)),
+            [x, y] => match (
+                beside(slots[x].as_ref(), feeds, around),
+                beside(slots[y].as_ref(), feeds, around),
+            ) {
                 (Some(x), Some(y)) => elementwise::into_place(&step.op, &[x, y], dst),
                 _ => false,
             },
@@ -201,11 +206,11 @@ impl Workspace {
 /// `after` are the buffers on either side of it. `None` for `b` itself.
 #[inline(always)]
 fn beside<'a>(
-    held: &'a Held,
+    held: Option<&'a Held>,
     feeds: &[&'a Value],
     (b, before, after): (usize, &'a [Option<Value>], &'a [Option<Value>]),
 ) -> Option<&'a Value> {
-    match *held {
+    match *held? {
         Held::Feed(f) => Some(feeds[f]),
         Held::Shared(ref v) => Some(v),
         Held::Buffer(c) if c < b => before[c].as_ref(),
@@ -253,34 +258,35 @@ fn run_steps(
         ws.slots[f.slot] = Some(Held::Feed(i));
     }
     let steps = &plan.steps;
+    let grouped = ctx.parallel.threads() > 1;
     let mut k = 0;
     while k < steps.len() {
         // A group of independent big steps runs at the same time when there are threads.
-        let end = k
-            + 1
-            + steps[k + 1..]
-                .iter()
-                .take_while(|s| s.joins_previous)
-                .count();
-        if end - k > 1 && ctx.parallel.threads() > 1 {
+        if grouped && steps.get(k + 1).is_some_and(|s| s.joins_previous) {
+            let end = k
+                + 1
+                + steps[k + 1..]
+                    .iter()
+                    .take_while(|s| s.joins_previous)
+                    .count();
             run_group(plan, k..end, feeds, ctx, ws)?;
-        } else {
-            for step in &steps[k..end] {
-                if !ws.run_in_place(step, feeds) {
-                    ws.prepare(step, feeds);
-                    let mut out = ws.take_buffer(step);
-                    let produced = {
-                        let inputs = inputs_of(step, &ws.slots, &ws.buffers, feeds);
-                        run_step(step, &inputs, &ws.slots, &ws.buffers, feeds, ctx, &mut out)?
-                    };
-                    ws.store(step, produced);
-                }
-                for &s in &step.frees {
-                    ws.release_slot(plan, s);
-                }
-            }
+            k = end;
+            continue;
         }
-        k = end;
+        let step = &steps[k];
+        if !ws.run_in_place(step, feeds) {
+            ws.prepare(step, feeds);
+            let mut out = ws.take_buffer(step);
+            let produced = {
+                let inputs = inputs_of(step, &ws.slots, &ws.buffers, feeds);
+                run_step(step, &inputs, &ws.slots, &ws.buffers, feeds, ctx, &mut out)?
+            };
+            ws.store(step, produced);
+        }
+        for &s in &step.frees {
+            ws.release_slot(plan, s);
+        }
+        k += 1;
     }
     let mut out = Vec::with_capacity(plan.fetches.len());
     for (i, &s) in plan.fetches.iter().enumerate() {
