@@ -400,48 +400,47 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
     }
 }
 
-/// Whether an array of `shape` with `strides` lies in standard order (strides of length-1
-/// axes do not matter). ndarray's `is_standard_layout`, inlined (on tiny steps ndarray's
-/// general version costs more than the arithmetic), except that it is stricter for empty
-/// arrays, which then take the general kernels.
+/// The element count of an array of `shape` with `strides` when it lies in standard order
+/// (strides of length-1 axes do not matter). ndarray's `is_standard_layout`, inlined (on tiny
+/// steps ndarray's general version costs more than the arithmetic), except that it is
+/// stricter for empty arrays, which then take the general kernels.
 #[inline(always)]
-fn standard(shape: &[usize], strides: &[isize]) -> bool {
+fn standard_len(shape: &[usize], strides: &[isize]) -> Option<usize> {
     if shape.len() != strides.len() {
-        return false;
+        return None;
     }
     // Index loops, not zips: these run per tiny step, and a zip's setup is not always inlined.
+    // The stride expected of each axis is the product of the later ones, so the last is the
+    // element count.
     let mut expected = 1usize;
     for i in (0..shape.len()).rev() {
         let d = shape[i];
         if d != 1 && strides[i] as usize != expected {
-            return false;
+            return None;
         }
         expected = expected.wrapping_mul(d);
     }
-    true
+    Some(expected)
 }
 
 /// The elements of a standard-order array as a slice.
 #[inline(always)]
 fn in_order<T>(a: &ArrayD<T>) -> Option<&[T]> {
-    let (shape, strides) = (a.shape(), a.strides());
-    standard(shape, strides).then(|| {
-        let len = shape.iter().product();
-        // SAFETY: a standard-order array's `len` elements lie contiguously from its pointer.
-        unsafe { std::slice::from_raw_parts(a.as_ptr(), len) }
-    })
+    let len = standard_len(a.shape(), a.strides())?;
+    // SAFETY: a standard-order array's `len` elements lie contiguously from its pointer.
+    Some(unsafe { std::slice::from_raw_parts(a.as_ptr(), len) })
 }
 
 /// The elements of `a`, to write, when it has `shape` and lies in standard order.
 #[inline(always)]
 fn in_order_like<'a, T>(a: &'a mut ArrayD<T>, shape: &[usize]) -> Option<&'a mut [T]> {
-    let ok = same(a.shape(), shape) && standard(shape, a.strides());
-    ok.then(|| {
-        let len = shape.iter().product();
-        // SAFETY: as in `in_order`; the borrow is unique (`&mut`), and owned arrays never share
-        // their storage.
-        unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr(), len) }
-    })
+    if !same(a.shape(), shape) {
+        return None;
+    }
+    let len = standard_len(shape, a.strides())?;
+    // SAFETY: as in `in_order`; the borrow is unique (`&mut`), and owned arrays never share
+    // their storage.
+    Some(unsafe { std::slice::from_raw_parts_mut(a.as_mut_ptr(), len) })
 }
 
 /// Whether two shapes are equal: a loop the compiler inlines, where `==` on slices calls
