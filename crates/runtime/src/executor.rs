@@ -53,8 +53,9 @@ impl Held {
         }
     }
 
-    /// The value as shared. A buffer's value is copied: the sequential path first moves it out
-    /// of its buffer (`Workspace::promote`), so this copy happens only inside concurrent groups.
+    /// The value as shared. A buffer's value is copied; every caller moves it out of its
+    /// buffer first (`Workspace::promote`, through `prepare`), so the copy is a fallback that
+    /// keeps a pass-through op missing from `may_pass_through` correct, only slower.
     fn share(&self, feeds: &[&Value], buffers: &[Option<Value>]) -> Arc<Value> {
         match self {
             Held::Shared(v) => v.clone(),

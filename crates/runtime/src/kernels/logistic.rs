@@ -6,6 +6,10 @@
 //! a few cases; `packet_*` and `tail_*` are the two forms (`Real::PACKET` gives the lanes). Checked against TF on all 2^32 f32 inputs (packet form) and on
 //! millions of sampled f32 tails and f64 inputs; `tests/fixtures/tf_sigmoid_bits.txt` keeps a sample.
 //!
+//! The scalar form calls the C library's `exp`, as TF's does: on a tail element the bits are
+//! TF's where both use the same library (glibc here; `expf` is not correctly rounded, so
+//! another library may differ by an ulp there, for TF as for rill).
+//!
 //! Every multiply-add below is a multiply and an add, each rounded (no FMA), as in TF's build.
 //! `floor` is written with the rounding constant so it vectorises without SSE4.1.
 
