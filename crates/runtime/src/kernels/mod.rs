@@ -1,9 +1,9 @@
 //! Kernels: the computation of each pure op on concrete values, dtype dispatched once per op.
 
 pub mod array;
+mod eigen;
 pub mod elementwise;
 pub mod fused;
-mod logistic;
 pub mod matmul;
 mod narrow;
 pub mod random;

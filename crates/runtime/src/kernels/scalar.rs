@@ -6,7 +6,7 @@ use num_traits::Float;
 use rill_graph::{BinaryOp, CompareOp, Element, UnaryOp, Value};
 use std::cell::RefCell;
 
-use super::logistic;
+use super::eigen;
 
 /// Numbers the arithmetic ops take: floats and integers.
 pub trait Num: Element + PartialOrd {
@@ -76,15 +76,19 @@ int_num!(i32, i64);
 
 /// Floats: every op is defined on them.
 pub trait Real: Num + Float {
-    /// `e^x`, in a form the compiler can vectorise (no call into libm for f32).
-    fn exp_vec(self) -> Self;
     /// The lanes of the packets TF's Eigen kernels compute in (8 f32 or 4 f64 with AVX): some
     /// functions take another form on the last `len % PACKET` elements of a tensor.
     const PACKET: usize;
-    /// TF's sigmoid on an element in a packet (see `logistic`).
-    fn sigmoid_packet(self) -> Self;
-    /// TF's sigmoid on one of a tensor's last `len % PACKET` elements.
+    /// TF's sigmoid, tanh, exp and log on an element in a packet, and (`_tail`) on one of a
+    /// tensor's last `len % PACKET` elements (see `eigen`).
+    fn sigmoid_tf(self) -> Self;
     fn sigmoid_tail(self) -> Self;
+    fn tanh_tf(self) -> Self;
+    fn tanh_tail(self) -> Self;
+    fn exp_tf(self) -> Self;
+    fn exp_tail(self) -> Self;
+    fn log_tf(self) -> Self;
+    fn log_tail(self) -> Self;
     /// The array inside a value of this type.
     fn array(v: &Value) -> Option<&ArrayD<Self>>;
     /// The array inside a value of this type, to write.
@@ -96,20 +100,40 @@ pub trait Real: Num + Float {
 }
 
 macro_rules! real {
-    ($t:ty, $variant:ident, $exp:expr, $lanes:expr, $packet:path, $tail:path) => {
+    ($t:ty, $variant:ident, $lanes:expr, $forms:ident) => {
         impl Real for $t {
-            #[inline(always)]
-            fn exp_vec(self) -> $t {
-                ($exp)(self)
-            }
             const PACKET: usize = $lanes;
             #[inline(always)]
-            fn sigmoid_packet(self) -> $t {
-                $packet(self)
+            fn sigmoid_tf(self) -> $t {
+                eigen::$forms::sigmoid(self)
             }
             #[inline(always)]
             fn sigmoid_tail(self) -> $t {
-                $tail(self)
+                eigen::$forms::sigmoid_tail(self)
+            }
+            #[inline(always)]
+            fn tanh_tf(self) -> $t {
+                eigen::$forms::tanh(self)
+            }
+            #[inline(always)]
+            fn tanh_tail(self) -> $t {
+                eigen::$forms::tanh_tail(self)
+            }
+            #[inline(always)]
+            fn exp_tf(self) -> $t {
+                eigen::$forms::exp(self)
+            }
+            #[inline(always)]
+            fn exp_tail(self) -> $t {
+                eigen::$forms::exp_tail(self)
+            }
+            #[inline(always)]
+            fn log_tf(self) -> $t {
+                eigen::$forms::log(self)
+            }
+            #[inline(always)]
+            fn log_tail(self) -> $t {
+                eigen::$forms::log_tail(self)
             }
             fn array(v: &Value) -> Option<&ArrayD<$t>> {
                 match v {
@@ -141,62 +165,8 @@ macro_rules! real {
     };
 }
 
-real!(
-    f32,
-    F32,
-    exp_f32,
-    8,
-    logistic::packet_f32,
-    logistic::tail_f32
-);
-real!(
-    f64,
-    F64,
-    f64::exp,
-    4,
-    logistic::packet_f64,
-    logistic::tail_f64
-);
-
-/// `e^x` for f32 without branches or calls, so loops over it vectorise: Cephes' `expf`
-/// (range reduction by ln 2, degree-6 polynomial, exponent by bit assembly), within 1 ulp of
-/// the correctly rounded result (subnormal results within a few ulp). Overflow gives +inf and
-/// underflow 0, as `f32::exp`.
-#[inline(always)]
-pub fn exp_f32(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Round to nearest by adding and removing 1.5 * 2^23 (no roundps needed).
-    const ROUND: f32 = 12_582_912.0;
-    let c = x.clamp(-104.0, 88.722_84);
-    let t = c * LOG2E + ROUND;
-    let n = t - ROUND;
-    let r = c - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
-    // 2^n in two halves, each a normal float, so results near overflow and in the subnormal
-    // range come out right.
-    // n as an integer, read off t's bits (t lies in [2^23, 2^24), where the ulp is 1): this
-    // vectorises, where `n as i32` (saturating) becomes a scalar conversion per lane. NaN gives
-    // garbage here, but then y is NaN and so is the result.
-    let ni = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
-    let h = ni >> 1;
-    let s1 = f32::from_bits(((h + 127) << 23) as u32);
-    let s2 = f32::from_bits(((ni - h + 127) << 23) as u32);
-    let out = y * s1 * s2;
-    let out = if x > 88.722_84 { f32::INFINITY } else { out };
-    if x < -103.972_08 {
-        0.0
-    } else {
-        out
-    }
-}
+real!(f32, F32, 8, float);
+real!(f64, F64, 4, double);
 
 /// A unary op on a float.
 #[inline(always)]
@@ -216,13 +186,13 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
             }
         }
         UnaryOp::Square => x * x,
-        UnaryOp::Exp => x.exp_vec(),
-        UnaryOp::Log => x.ln(),
+        UnaryOp::Exp => x.exp_tf(),
+        UnaryOp::Log => x.log_tf(),
         UnaryOp::Sqrt => x.sqrt(),
         UnaryOp::Rsqrt => one / x.sqrt(),
         UnaryOp::Sin => x.sin(),
         UnaryOp::Cos => x.cos(),
-        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Tanh => x.tanh_tf(),
         UnaryOp::Sigmoid => sigmoid(x),
         UnaryOp::Relu => {
             if x > zero {
@@ -253,15 +223,18 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
 /// elements of a tensor take `unary_tail`).
 #[inline(always)]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    x.sigmoid_packet()
+    x.sigmoid_tf()
 }
 
 /// A unary op on one of the last `len % T::PACKET` elements of a tensor: as `unary`, but in
-/// the scalar form TF's Eigen kernels take there where that differs (sigmoid).
+/// the scalar form TF's Eigen kernels take there where that differs.
 #[inline(always)]
 pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
     match op {
         UnaryOp::Sigmoid => x.sigmoid_tail(),
+        UnaryOp::Tanh => x.tanh_tail(),
+        UnaryOp::Exp => x.exp_tail(),
+        UnaryOp::Log => x.log_tail(),
         op => unary(op, x),
     }
 }
@@ -336,36 +309,5 @@ pub fn compare<T: PartialOrd>(op: CompareOp, a: T, b: T) -> bool {
         CompareOp::LessEqual => a <= b,
         CompareOp::Greater => a > b,
         CompareOp::GreaterEqual => a >= b,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Distance in units in the last place.
-    fn ulps(a: f32, b: f32) -> i64 {
-        (a.to_bits() as i64 - b.to_bits() as i64).abs()
-    }
-
-    #[test]
-    fn exp_f32_is_within_one_ulp_of_the_correctly_rounded_value() {
-        let mut worst = 0;
-        let mut x = -87.0f32;
-        while x < 88.7 {
-            let exact = (x as f64).exp() as f32;
-            worst = worst.max(ulps(exp_f32(x), exact));
-            x += 0.000_37;
-        }
-        assert!(worst <= 1, "worst error {worst} ulp");
-        assert_eq!(exp_f32(0.0), 1.0);
-        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
-        assert_eq!(exp_f32(100.0), f32::INFINITY);
-        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
-        assert_eq!(exp_f32(-200.0), 0.0);
-        assert!(exp_f32(f32::NAN).is_nan());
-        let sub = exp_f32(-95.0);
-        let exact = (-95.0f64).exp() as f32;
-        assert!(ulps(sub, exact) <= 2, "{sub} vs {exact}");
     }
 }

@@ -1,12 +1,14 @@
-//! Sigmoid gives TensorFlow's bits: every array in `tests/fixtures/tf_sigmoid_bits.txt` (made by
-//! `tools/reference/tf_sigmoid_bits.py` with TF 2.21) through the plain kernel, the same step
-//! written over its buffer (a second run), and the fused kernel, f32 and f64, with lengths
-//! whose last `len % lanes` elements take TF's scalar form.
+//! Sigmoid, tanh, exp and log give TensorFlow's bits: every array in
+//! `tests/fixtures/tf_math_bits.txt` (made by `tools/reference/tf_math_bits.py` with TF 2.21)
+//! through the plain kernel, the same step written over its buffer (a second run), and the
+//! fused kernel, f32 and f64, with lengths whose last `len % lanes` elements take TF's scalar
+//! form.
 
 use rill::compiler::CompileOptions;
 use rill::prelude::*;
 
 struct Case {
+    op: String,
     dtype: DType,
     inputs: Vec<u64>,
     outputs: Vec<u64>,
@@ -15,13 +17,16 @@ struct Case {
 fn cases() -> Vec<Case> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/tf_sigmoid_bits.txt"
+        "/tests/fixtures/tf_math_bits.txt"
     );
     let text = std::fs::read_to_string(path).expect("the fixture is in the repository");
     let mut lines = text.lines().filter(|l| !l.starts_with('#'));
     let mut cases = Vec::new();
     while let Some(head) = lines.next() {
-        let (kind, len) = head.split_once(' ').expect("a 'dtype len' line");
+        let mut words = head.split(' ');
+        let (Some(op), Some(kind), Some(len)) = (words.next(), words.next(), words.next()) else {
+            panic!("an 'op dtype len' line, got {head:?}")
+        };
         let dtype = match kind {
             "f32" => DType::F32,
             "f64" => DType::F64,
@@ -36,6 +41,7 @@ fn cases() -> Vec<Case> {
         }
         assert_eq!(inputs.len(), len, "a whole array");
         cases.push(Case {
+            op: op.to_string(),
             dtype,
             inputs,
             outputs,
@@ -82,7 +88,8 @@ fn first_difference(case: &Case, got: &[u64]) -> Option<String> {
         .find(|(_, (&g, &w))| g != w && !(is_nan(g) && is_nan(w)))
         .map(|(i, (g, w))| {
             format!(
-                "{:?}[{i}] of {} (input {:x}): rill {g:x}, TF {w:x}",
+                "{} {:?}[{i}] of {} (input {:x}): rill {g:x}, TF {w:x}",
+                case.op,
                 case.dtype,
                 got.len(),
                 case.inputs[i]
@@ -90,14 +97,21 @@ fn first_difference(case: &Case, got: &[u64]) -> Option<String> {
         })
 }
 
-/// `sigmoid(x) - zero` and its two placeholders, in a session with `fusion` on `threads`. The
-/// `- zero` (fed 0) keeps the sigmoid in a fused kernel when fusion is on, and changes no bit:
-/// s - 0 = s for every s in [0, 1] and NaN.
-fn sigmoid_session(dtype: DType, fusion: bool, threads: usize) -> impl Fn(&[u64]) -> Vec<u64> {
+/// `op(x) - zero` and its two placeholders, in a session with `fusion` on `threads`. The
+/// `- zero` (fed 0) keeps the op in a fused kernel when fusion is on, and changes no bit:
+/// y - 0 = y for every y (-0 included) and NaN.
+fn session(op: &str, dtype: DType, fusion: bool, threads: usize) -> impl Fn(&[u64]) -> Vec<u64> {
     let g = Graph::new();
     let x = g.placeholder(dtype, [None::<usize>], "x");
     let zero = g.placeholder(dtype, [0usize; 0], "zero");
-    let y = x.sigmoid() - zero;
+    let fx = match op {
+        "sigmoid" => x.sigmoid(),
+        "tanh" => x.tanh(),
+        "exp" => x.exp(),
+        "log" => x.log(),
+        other => panic!("unknown op {other}"),
+    };
+    let y = fx - zero;
     let sess = Session::with_options(
         &g,
         CompileOptions {
@@ -116,13 +130,16 @@ fn sigmoid_session(dtype: DType, fusion: bool, threads: usize) -> impl Fn(&[u64]
 
 fn check(fusion: bool) {
     let cases = cases();
-    assert!(cases.len() > 600, "the fixture has its arrays");
+    assert!(cases.len() > 1000, "the fixture has its arrays");
+    for op in ["sigmoid", "tanh", "exp", "log"] {
+        assert!(cases.iter().any(|c| c.op == op), "the fixture covers {op}");
+    }
     let mut failures = Vec::new();
     for case in &cases {
-        let sigmoid = sigmoid_session(case.dtype, fusion, 1);
+        let op = session(&case.op, case.dtype, fusion, 1);
         // The second run writes over the buffer the first one left.
         for run in 0..2 {
-            if let Some(d) = first_difference(case, &sigmoid(&case.inputs)) {
+            if let Some(d) = first_difference(case, &op(&case.inputs)) {
                 failures.push(format!("run {run}: {d}"));
             }
         }
@@ -136,17 +153,17 @@ fn check(fusion: bool) {
 }
 
 #[test]
-fn sigmoid_gives_tensorflows_bits_unfused() {
+fn the_ops_give_tensorflows_bits_unfused() {
     check(false);
 }
 
 #[test]
-fn sigmoid_gives_tensorflows_bits_fused() {
+fn the_ops_give_tensorflows_bits_fused() {
     check(true);
 }
 
 #[test]
-fn fused_sigmoid_over_many_blocks_gives_the_plain_kernels_bits() {
+fn fused_ops_over_many_blocks_give_the_plain_kernels_bits() {
     // Longer than the fused kernel's blocks and its parallel split, with a tail: every element
     // computed the way the plain kernel computes it, on one and two threads.
     for (dtype, n) in [(DType::F32, 70_003), (DType::F64, 70_001)] {
@@ -159,9 +176,11 @@ fn fused_sigmoid_over_many_blocks_gives_the_plain_kernels_bits() {
                 }
             })
             .collect();
-        let run = |fusion, threads| sigmoid_session(dtype, fusion, threads)(&inputs);
-        let plain = run(false, 1);
-        assert_eq!(run(true, 1), plain, "{dtype:?} fused, one thread");
-        assert_eq!(run(true, 2), plain, "{dtype:?} fused, two threads");
+        for op in ["sigmoid", "tanh", "exp"] {
+            let run = |fusion, threads| session(op, dtype, fusion, threads)(&inputs);
+            let plain = run(false, 1);
+            assert_eq!(run(true, 1), plain, "{op} {dtype:?} fused, one thread");
+            assert_eq!(run(true, 2), plain, "{op} {dtype:?} fused, two threads");
+        }
     }
 }

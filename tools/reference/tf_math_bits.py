@@ -1,0 +1,73 @@
+"""Writes tests/fixtures/tf_math_bits.txt: the bits of tf.math.sigmoid, tanh, exp and log on f32
+and f64 arrays, for tests/tf_math_bits.rs.
+
+Run with TensorFlow installed (the reference venv: benches/reference/run_references.sh makes
+it): python3 tools/reference/tf_math_bits.py. The output is committed; tests never need Python.
+TF's Eigen kernels compute arrays in packets (8 f32 or 4 f64 lanes) and the last len % lanes
+elements in a scalar form, so the arrays come long (mostly packets), short (the scalar form
+alone) and in between.
+"""
+import os
+import numpy as np
+import tensorflow as tf
+
+rng = np.random.default_rng(20261201)
+out = []
+OPS = {"sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "exp": tf.math.exp, "log": tf.math.log}
+
+
+def emit(op, xs):
+    ys = OPS[op](tf.constant(xs)).numpy()
+    kind = "f32" if xs.dtype == np.float32 else "f64"
+    bits = np.uint32 if kind == "f32" else np.uint64
+    out.append(f"{op} {kind} {len(xs)}")
+    for x, y in zip(xs.view(bits), ys.view(bits)):
+        out.append(f"{int(x):x} {int(y):x}")
+
+
+def values(op, dtype, n):
+    f32 = dtype == np.float32
+    lo, hi = {"sigmoid": (-110, 20) if f32 else (-760, 720),
+              "tanh": (-12, 12) if f32 else (-25, 25),
+              "exp": (-110, 95) if f32 else (-760, 720),
+              "log": (0, 4)}[op]
+    special = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 16.6355324, 7.9073896, -9.0, -87.33655,
+                        -103.97, -104.0, -104.5, 88.7, 88.723, np.inf, -np.inf, np.nan, 1e-30,
+                        -1e-30, 1e-40, -1e-40, 709.78, -745.5, 17.7, 3.4e38, -3.4e38],
+                       dtype=dtype)
+    dense = rng.uniform(lo, hi, n // 2).astype(dtype)
+    if op == "log":
+        # log over many binades: mantissas of every exponent.
+        dense = np.exp(rng.uniform(-80, 80, n // 2)).astype(dtype)
+    wide = rng.uniform(lo, hi, n // 4).astype(dtype)
+    nbits = 32 if f32 else 64
+    ints = rng.integers(0, 2**nbits - 1, n // 4, dtype=np.uint64, endpoint=True)
+    patterns = ints.astype(np.uint32 if f32 else np.uint64).view(dtype)
+    return np.concatenate([special, dense, wide, patterns])[:n]
+
+
+def short(op, dtype, n):
+    if op == "log":
+        return np.exp(rng.uniform(-20, 20, n)).astype(dtype)
+    return rng.uniform(-20, 20, n).astype(dtype)
+
+
+for op in OPS:
+    for dtype, lanes in [(np.float32, 8), (np.float64, 4)]:
+        emit(op, values(op, dtype, 4096))
+        for n in [1, lanes - 1, lanes + 1, 2 * lanes + 3, 1003]:
+            emit(op, values(op, dtype, n) if n > 30 else short(op, dtype, n))
+        for _ in range(150):
+            emit(op, short(op, dtype, lanes - 1))
+        for _ in range(20):
+            emit(op, values(op, dtype, lanes - 1))
+
+here = os.path.dirname(os.path.abspath(__file__))
+path = os.path.join(here, "..", "..", "tests", "fixtures", "tf_math_bits.txt")
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    f.write(f"# tf.math bits, TF {tf.__version__}, by tools/reference/tf_math_bits.py: "
+            "a line 'op dtype len', then len lines 'input output' (hex bits)\n")
+    f.write("\n".join(out) + "\n")
+os.replace(tmp, path)
+print("wrote", os.path.normpath(path), len(out), "lines")
