@@ -452,7 +452,9 @@ mod tests {
 
     #[test]
     fn limits_and_specials() {
-        use std::f32::{INFINITY as INF, NAN, NEG_INFINITY as NEG};
+        const INF: f32 = f32::INFINITY;
+        const NEG: f32 = f32::NEG_INFINITY;
+        const NAN: f32 = f32::NAN;
         for f in [float::sigmoid, float::sigmoid_tail] {
             assert_eq!(
                 (f(0.0), f(INF), f(NEG), f(40.0), f(-200.0)),
