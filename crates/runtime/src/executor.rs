@@ -336,9 +336,9 @@ fn run_group(
         })
     });
     // Results in plan order: the first error is the one a sequential run would report.
-    for ((step, out), result) in group.iter().zip(outs).zip(results) {
+    drop(outs);
+    for (step, result) in group.iter().zip(results) {
         let produced = result.expect("every spawned step ran")?;
-        drop(out);
         ws.store(step, produced);
     }
     for step in group {

@@ -338,10 +338,10 @@ fn mask_value<T: Real>(b: bool) -> T {
     }
 }
 
-/// Evaluates the program for output elements `start..start + out.len()` of `total`, block by block, in
-/// this thread's register bank, with the loops compiled for the best instruction set the CPU
-/// has (AVX2 + FMA where present, else the baseline): the same source and the same arithmetic,
-/// only wider vectors.
+/// Evaluates the program for output elements `start..start + out.len()` of `total`, block by
+/// block, in this thread's register bank, with the loops compiled for the best instruction set
+/// the CPU has (AVX2 + FMA where present, else the baseline): the same source and the same
+/// arithmetic, only wider vectors.
 fn eval<T: Real>(
     program: &FusedProgram,
     operands: &[Operand<'_, T>],

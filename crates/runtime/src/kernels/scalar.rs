@@ -193,7 +193,7 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
         UnaryOp::Sin => x.sin(),
         UnaryOp::Cos => x.cos(),
         UnaryOp::Tanh => x.tanh_tf(),
-        UnaryOp::Sigmoid => sigmoid(x),
+        UnaryOp::Sigmoid => x.sigmoid_tf(),
         UnaryOp::Relu => {
             if x > zero {
                 x
@@ -217,13 +217,6 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
         }
         UnaryOp::Softplus => softplus(x),
     }
-}
-
-/// The logistic function as TF computes it inside a packet (the last `len % T::PACKET`
-/// elements of a tensor take `unary_tail`).
-#[inline(always)]
-pub fn sigmoid<T: Real>(x: T) -> T {
-    x.sigmoid_tf()
 }
 
 /// A unary op on one of the last `len % T::PACKET` elements of a tensor: as `unary`, but in

@@ -194,7 +194,7 @@ pub fn indexed2<T: Copy>(a: impl Source<T>, b: impl Source<T>, d: &mut [T], f: i
 }
 
 /// `d[i] = f(a[i])` in runs of 8 lanes, as `lanes2`, and `g` instead of `f` from element
-/// `tail` on (which lies in the last run or past it: `tail >= len - len % 8`).
+/// `tail` on.
 #[inline(always)]
 pub fn lanes1<T: Copy>(a: &[T], d: &mut [T], f: impl Fn(T) -> T, g: impl Fn(T) -> T, tail: usize) {
     let n = d.len();
