@@ -28,7 +28,7 @@ pub fn unary(op: UnaryOp, x: &Value, out: &mut OutBuf) -> KResult {
         let xs = xs.as_slice().expect("standard layout is contiguous");
         let mut v = out.vec(xs.len());
         v.resize(xs.len(), <T as Num>::zero());
-        slices::unary(op, xs, &mut v, xs.len() - xs.len() % T::PACKET);
+        slices::unary_native(op, xs, &mut v, xs.len() - xs.len() % T::PACKET);
         super::array_of(a.raw_dim(), v)
     }
     fn int<T: Num>(op: UnaryOp, a: &ArrayD<T>) -> ArrayD<T> {
@@ -388,7 +388,7 @@ pub fn into_place(op: &rill_graph::Op, inputs: &[&Value], dst: &mut Value) -> bo
             return false;
         };
         let tail = xs.len() - xs.len() % T::PACKET;
-        slices::unary(op, xs, ds, tail);
+        slices::unary_native(op, xs, ds, tail);
         true
     }
     match (op, inputs) {

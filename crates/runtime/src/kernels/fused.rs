@@ -1,6 +1,7 @@
 //! The fused elementwise kernel: runs a `FusedProgram` over blocks of the broadcast output, so
 //! intermediates live in small register buffers instead of whole tensors.
 
+use super::accumulate::{self, Slab};
 use super::elementwise::{pattern, Pattern};
 use super::scalar::{self, Real};
 use super::slices::{self, binary, unary};
@@ -211,7 +212,7 @@ fn typed<T: Real>(
 }
 
 /// The reduction of the program's result over contiguous `axes` of `shape`, accumulated block by
-/// block in index order: the order of the unfused kernel's fast path, so the bits are the same.
+/// block in the order of `accumulate` (the unfused kernel's too, so the bits are the same).
 fn reduce_tail<T: Real>(
     program: &FusedProgram,
     operands: &[Operand<'_, T>],
@@ -263,41 +264,101 @@ fn reduce_tail<T: Real>(
     Ok(super::array(&out_shape, acc))
 }
 
-/// Evaluates the program block by block into a buffer on the stack and combines each element
-/// into its output's accumulator, in index order.
+/// Evaluates the program into a buffer on the stack, a block at a time, and combines the blocks
+/// into the outputs in the order `accumulate` defines (that of the unfused kernel, so the bits
+/// are the same): several whole slabs per block where a slab fits one, else whole rows of a
+/// slab, else pieces of a row.
 fn accumulate<T: Real>(
     program: &FusedProgram,
     operands: &[Operand<'_, T>],
-    (outer, mid, inner): (usize, usize, usize),
+    dims: (usize, usize, usize),
     init: T,
     combine: impl Fn(T, T) -> T,
     acc: &mut Vec<T>,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if super::has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
+        return unsafe { accumulate_avx2(program, operands, dims, init, &combine, acc) };
+    }
+    accumulate_blocks(program, operands, dims, init, &combine, acc)
+}
+
+/// `accumulate_blocks` built for AVX2 (the same arithmetic: Rust contracts nothing into FMAs).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_avx2<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    dims: (usize, usize, usize),
+    init: T,
+    combine: &impl Fn(T, T) -> T,
+    acc: &mut Vec<T>,
+) {
+    accumulate_blocks(program, operands, dims, init, combine, acc)
+}
+
+#[inline(always)]
+fn accumulate_blocks<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    (outer, mid, inner): (usize, usize, usize),
+    init: T,
+    combine: &impl Fn(T, T) -> T,
+    acc: &mut Vec<T>,
+) {
     acc.clear();
     acc.resize(outer * inner, init);
-    let n = outer * mid * inner;
+    let size = mid * inner;
+    let n = outer * size;
+    if n == 0 {
+        return;
+    }
     let mut block: SmallVec<[T; BLOCK]> = SmallVec::from_elem(init, BLOCK.min(n));
-    let mut at = 0;
-    // The position of element `at` in `[outer, mid, inner]`, stepped along (no division per
-    // element).
-    let (mut o, mut m, mut i) = (0, 0, 0);
-    while at < n {
-        let len = BLOCK.min(n - at);
-        eval(program, operands, at, &mut block[..len], n);
-        for &v in &block[..len] {
-            let a = &mut acc[o * inner + i];
-            *a = combine(*a, v);
-            i += 1;
-            if i == inner {
-                i = 0;
-                m += 1;
-                if m == mid {
-                    m = 0;
-                    o += 1;
+    let mut slab = Slab::new(mid, inner, init);
+    if size <= BLOCK {
+        let per = BLOCK / size;
+        for (c, outs) in acc.chunks_mut(per * inner).enumerate() {
+            let len = outs.len() / inner * size;
+            eval(program, operands, c * per * size, &mut block[..len], n);
+            for (xs, out) in block[..len]
+                .chunks_exact(size)
+                .zip(outs.chunks_exact_mut(inner))
+            {
+                slab.reset();
+                slab.add(xs, (0, 0, inner), out, combine);
+                slab.finish(out, combine);
+            }
+        }
+        return;
+    }
+    // Rows per block: a multiple of the partial count where one fits, so whole groups of rows
+    // take the partials' fast paths.
+    let q = accumulate::partials(mid, inner);
+    let rows = match BLOCK / inner.max(1) {
+        r if r >= q => r - r % q,
+        r => r,
+    };
+    for (o, out) in acc.chunks_exact_mut(inner).enumerate() {
+        slab.reset();
+        let start = o * size;
+        if rows > 0 {
+            for m in (0..mid).step_by(rows) {
+                let len = rows.min(mid - m) * inner;
+                eval(program, operands, start + m * inner, &mut block[..len], n);
+                slab.add(&block[..len], (m, 0, inner), out, combine);
+            }
+        } else {
+            for m in 0..mid {
+                for c in (0..inner).step_by(BLOCK) {
+                    let width = BLOCK.min(inner - c);
+                    let piece = &mut block[..width];
+                    eval(program, operands, start + m * inner + c, piece, n);
+                    slab.add(piece, (m, c, width), out, combine);
                 }
             }
         }
-        at += len;
+        slab.finish(out, combine);
     }
 }
 

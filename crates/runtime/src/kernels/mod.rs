@@ -1,5 +1,6 @@
 //! Kernels: the computation of each pure op on concrete values, dtype dispatched once per op.
 
+mod accumulate;
 pub mod array;
 mod eigen;
 pub mod elementwise;

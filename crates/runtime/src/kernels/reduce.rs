@@ -1,15 +1,15 @@
 //! Reductions over axes, argmax / argmin, softmax and log-softmax along an axis.
 
+use super::accumulate::Slab;
 use super::scalar::{Num, Real};
 use super::{KResult, OutBuf};
-use ndarray::{ArrayD, Axis, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 use rill_graph::{ReduceOp, Value};
 
-/// Reduces a contiguous array over a contiguous run of axes, viewed as `[outer, mid, inner]`:
-/// rows are combined into an accumulator in index order (the order `fold_axis` uses, so both
-/// paths give the same bits).
+/// Reduces a contiguous array over a contiguous run of axes, viewed as `[outer, mid, inner]`,
+/// in the order `accumulate` defines (which a fused reduction tail follows too).
 fn reduce_contiguous<T: Num>(
-    a: &ArrayD<T>,
+    a: &ArrayViewD<T>,
     axes: &[usize],
     init: T,
     combine: impl Fn(T, T) -> T,
@@ -28,83 +28,47 @@ fn reduce_contiguous<T: Num>(
     #[cfg(target_arch = "x86_64")]
     if super::has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
-        unsafe { accumulate_avx2(xs, (mid, inner), init, &combine, &mut out) };
+        unsafe { slabs_avx2(xs, (mid, inner), init, &combine, &mut out) };
         return Some(out);
     }
-    accumulate(xs, (mid, inner), init, &combine, &mut out);
+    slabs(xs, (mid, inner), init, &combine, &mut out);
     Some(out)
 }
 
-/// `accumulate` built for AVX2 (the same arithmetic: Rust contracts nothing into FMAs).
+/// `slabs` built for AVX2 (the same arithmetic: Rust contracts nothing into FMAs).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2<T: Num>(
+unsafe fn slabs_avx2<T: Num>(
     xs: &[T],
     dims: (usize, usize),
     init: T,
     combine: &impl Fn(T, T) -> T,
     out: &mut [T],
 ) {
-    accumulate(xs, dims, init, combine, out)
+    slabs(xs, dims, init, combine, out)
 }
 
-/// Combines the `[outer, mid, inner]` elements of `xs` over `mid` into `out` (`outer * inner`
-/// accumulators), each in index order.
+/// Combines each `[mid, inner]` slab of `xs` into its `inner` outputs (`out`, started at
+/// `init`).
 #[inline(always)]
-fn accumulate<T: Num>(
+fn slabs<T: Num>(
     xs: &[T],
     (mid, inner): (usize, usize),
     init: T,
     combine: &impl Fn(T, T) -> T,
     out: &mut [T],
 ) {
-    if inner == 1 {
-        for (o, slot) in out.iter_mut().enumerate() {
-            *slot = xs[o * mid..(o + 1) * mid]
-                .iter()
-                .fold(init, |s, &v| combine(s, v));
-        }
-    } else if inner > 0 {
-        for (o, acc) in out.chunks_exact_mut(inner).enumerate() {
-            let rows = xs[o * mid * inner..(o + 1) * mid * inner].chunks_exact(inner);
-            if inner <= SHORT_ROWS {
-                accumulate_short_rows(rows, acc, combine);
-            } else {
-                for row in rows {
-                    for (s, &v) in acc.iter_mut().zip(row) {
-                        *s = combine(*s, v);
-                    }
-                }
-            }
-        }
+    if inner == 0 || mid == 0 {
+        return;
     }
-}
-
-/// Rows at most this long are summed 8 accumulators at a time (see `accumulate_short_rows`).
-const SHORT_ROWS: usize = 32;
-
-/// `acc[j] = combine(acc[j], row[j])` over the rows, in row order, for short rows (a bias
-/// gradient's 10 columns): a pass over all rows per 8 accumulators, which stay in a register,
-/// then one pass per remaining accumulator. A row-by-row loop over 10 elements runs scalar
-/// and keeps the accumulators in memory. Each accumulator sees the rows in the same order
-/// either way, so the bits are the same.
-#[inline(always)]
-fn accumulate_short_rows<'a, T: Num>(
-    rows: std::slice::ChunksExact<'a, T>,
-    acc: &mut [T],
-    combine: &impl Fn(T, T) -> T,
-) {
-    let whole = acc.len() - acc.len() % 8;
-    for c in (0..whole).step_by(8) {
-        let mut a: [T; 8] = acc[c..c + 8].try_into().expect("8 lanes");
-        for row in rows.clone() {
-            let r: &[T; 8] = row[c..c + 8].try_into().expect("8 lanes");
-            a = std::array::from_fn(|k| combine(a[k], r[k]));
-        }
-        acc[c..c + 8].copy_from_slice(&a);
-    }
-    for (j, slot) in acc.iter_mut().enumerate().skip(whole) {
-        *slot = rows.clone().fold(*slot, |s, row| combine(s, row[j]));
+    let mut slab = Slab::new(mid, inner, init);
+    for (xs, out) in xs
+        .chunks_exact(mid * inner)
+        .zip(out.chunks_exact_mut(inner))
+    {
+        slab.reset();
+        slab.add(xs, (0, 0, inner), out, combine);
+        slab.finish(out, combine);
     }
 }
 
@@ -139,6 +103,10 @@ pub fn reduce(
         keep_dims: bool,
         buf: &mut OutBuf,
     ) -> ArrayD<T> {
+        // Contiguous axes take the fast path whatever the layout, so the order (and the bits)
+        // depend on the shape alone.
+        let standard = a.as_standard_layout();
+        let a = &standard.view();
         let fast = match op {
             ReduceOp::Sum | ReduceOp::Mean => {
                 reduce_contiguous(a, axes, T::zero(), |s, v| s.add(v), buf)
@@ -178,7 +146,7 @@ pub fn reduce(
             }
             return super::array(&reduced_shape(a.shape(), axes, keep_dims), data);
         }
-        let mut out = a.clone();
+        let mut out = a.to_owned();
         let mut count = 1usize;
         // Highest axis first, so the lower axes keep their numbers.
         for &ax in axes.iter().rev() {
