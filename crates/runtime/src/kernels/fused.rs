@@ -526,6 +526,17 @@ fn eval_blocks<T: Real>(
             _ => {}
         }
     }
+    // The last instruction writes the output chunk itself, unless it reads a register held
+    // there (a matmul head's product), which it would overwrite as it reads.
+    let held_in_output = |r: usize| r < operands.len() && matches!(operands[r].data, Data::Output);
+    let direct = program.dst.last() == Some(&result)
+        && program.instrs.last().is_some_and(|instr| match *instr {
+            Instr::Unary(_, a) | Instr::Cast(a) => !held_in_output(a),
+            Instr::Binary(_, a, b) | Instr::Compare(_, a, b) => {
+                !held_in_output(a) && !held_in_output(b)
+            }
+            Instr::Select(c, a, b) => ![c, a, b].into_iter().any(held_in_output),
+        });
     for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
         let at = start + b * block;
@@ -552,29 +563,45 @@ fn eval_blocks<T: Real>(
                 }
             }
         }
-        for (instr, &dst) in program.instrs.iter().zip(&program.dst) {
+        let last = program.instrs.len().wrapping_sub(1);
+        for (k, (instr, &dst)) in program.instrs.iter().zip(&program.dst).enumerate() {
+            if k == last && direct {
+                break;
+            }
             // SAFETY: computed registers are disjoint `block`-long ranges of the bank (checked
             // to hold them all above) at `inputs` and beyond; input registers are read from
-            // `len` elements of an input, of the output chunk (written only after the last
-            // instruction) or of their bank range. Register allocation never makes an
-            // instruction's destination one of its operands, so `d` aliases no source, and
+            // `len` elements of an input, of the output chunk (written only by the last
+            // instruction or after it) or of their bank range. Register allocation never makes
+            // an instruction's destination one of its operands, so `d` aliases no source, and
             // `chunk` is not otherwise touched while these slices live.
             let d = unsafe { std::slice::from_raw_parts_mut(base.add(dst * block), len) };
             let src = |r: usize| {
                 debug_assert!(r != dst && r < program.registers);
                 unsafe { std::slice::from_raw_parts(sources[r], len) }
             };
-            match *instr {
-                Instr::Unary(op, a) => unary(op, src(a), d, tail),
-                Instr::Binary(op, a, b) => binary(op, src(a), src(b), d),
-                Instr::Compare(op, a, b) => compare(op, src(a), src(b), d),
-                Instr::Cast(a) => d.copy_from_slice(src(a)),
-                Instr::Select(c, a, b) => select(src(c), src(a), src(b), d),
-            }
+            execute(instr, src, d, tail);
         }
-        // SAFETY: the result register's range of the bank, written by the last instruction.
-        let result = unsafe { std::slice::from_raw_parts(base.add(result * block), len) };
-        chunk.copy_from_slice(result);
+        if direct {
+            // SAFETY: as above; the last instruction reads no register held in `chunk`.
+            let src = |r: usize| unsafe { std::slice::from_raw_parts(sources[r], len) };
+            execute(&program.instrs[last], src, chunk, tail);
+        } else {
+            // SAFETY: the result register's range of the bank, written by the last instruction.
+            let result = unsafe { std::slice::from_raw_parts(base.add(result * block), len) };
+            chunk.copy_from_slice(result);
+        }
+    }
+}
+
+/// Runs one instruction into `d`, its operands found by `src`.
+#[inline(always)]
+fn execute<'s, T: Real>(instr: &Instr, src: impl Fn(usize) -> &'s [T], d: &mut [T], tail: usize) {
+    match *instr {
+        Instr::Unary(op, a) => unary(op, src(a), d, tail),
+        Instr::Binary(op, a, b) => binary(op, src(a), src(b), d),
+        Instr::Compare(op, a, b) => compare(op, src(a), src(b), d),
+        Instr::Cast(a) => d.copy_from_slice(src(a)),
+        Instr::Select(c, a, b) => select(src(c), src(a), src(b), d),
     }
 }
 
