@@ -43,27 +43,38 @@ fn floor_f64(v: f64) -> f64 {
 pub mod float {
     /// TF's sigmoid on an f32 in a packet: `e / (1 + e)` with `e = exp(x/2)^2`, exp by Cephes'
     /// range reduction and a degree-5 polynomial (Eigen's `scalar_logistic_op<float>::packetOp`).
+    /// In three stages, which a loop may run as three passes (see `slices::sigmoid_runs`).
     #[inline(always)]
     pub fn sigmoid(x: f32) -> f32 {
+        let (m, r) = sigmoid_reduce(x);
+        sigmoid_finish(x, sigmoid_exp(m, r))
+    }
+
+    /// Sigmoid's first stage: `x/2 = m ln 2 + r` (m whole, r in [-ln 2 / 2, ln 2 / 2]).
+    #[inline(always)]
+    pub fn sigmoid_reduce(x: f32) -> (f32, f32) {
         const EXP_HI: f32 = 16.635_532;
-        const EXP_LO: f32 = -104.0;
         const LOG2E: f32 = std::f32::consts::LOG2_E;
         const C1: f32 = -0.693_359_4;
         const C2: f32 = 2.121_944_4e-4;
+        // Eigen's pmin(x, hi) is `_mm256_min_ps(hi, x)`, which gives x when x is NaN.
+        let x = if EXP_HI < x { EXP_HI } else { x };
+        let half = x * 0.5;
+        // For x < -104 (masked in `sigmoid_finish`) m is still in floor's range:
+        // |half * log2 e| < 2^22 unless x is below -5.8e6, where m is garbage but masked too.
+        let m = super::floor_f32(half * LOG2E + 0.5);
+        let r = m * C1 + half;
+        (m, m * C2 + r)
+    }
+
+    /// Sigmoid's second stage: `e = (p(r) 2^m)^2`, subnormal results flushed.
+    #[inline(always)]
+    pub fn sigmoid_exp(m: f32, r: f32) -> f32 {
         const P2: f32 = 0.499_991_42;
         const P3: f32 = 0.166_668_77;
         const P4: f32 = 4.189_866_8e-2;
         const P5: f32 = 8.334_713e-3;
         const ROUND: f32 = 12_582_912.0;
-        let zero = x < EXP_LO;
-        // Eigen's pmin(x, hi) is `_mm256_min_ps(hi, x)`, which gives x when x is NaN.
-        let x = if EXP_HI < x { EXP_HI } else { x };
-        let half = x * 0.5;
-        // For x < -104 (masked below) m is still in floor's range: |half * log2 e| < 2^22 unless x
-        // is below -5.8e6, where m is garbage but masked too.
-        let m = super::floor_f32(half * LOG2E + 0.5);
-        let r = m * C1 + half;
-        let r = m * C2 + r;
         let r2 = r * r;
         let even = r2 * P4 + P2;
         let odd = r2 * P5 + P3;
@@ -75,9 +86,19 @@ pub mod float {
         let e = p * f32::from_bits((mi.wrapping_add(127) << 23) as u32);
         let e = e * e;
         // TF's threads flush subnormal results to zero.
-        let e = if e < f32::MIN_POSITIVE { 0.0 } else { e };
+        if e < f32::MIN_POSITIVE {
+            0.0
+        } else {
+            e
+        }
+    }
+
+    /// Sigmoid's last stage: `e / (1 + e)`, and 0 below -104.
+    #[inline(always)]
+    pub fn sigmoid_finish(x: f32, e: f32) -> f32 {
+        const EXP_LO: f32 = -104.0;
         let s = e / (1.0 + e);
-        if zero {
+        if x < EXP_LO {
             0.0
         } else {
             s
@@ -237,7 +258,26 @@ pub mod double {
     /// and 1 where e overflows.
     #[inline(always)]
     pub fn sigmoid(x: f64) -> f64 {
-        let e = exp(x);
+        let (m, r) = sigmoid_reduce(x);
+        sigmoid_finish(x, sigmoid_exp(m, r))
+    }
+
+    /// Sigmoid's stages as the f32 form has them (`float::sigmoid_reduce`); here the first
+    /// passes x on and the second is all of `exp`.
+    #[inline(always)]
+    pub fn sigmoid_reduce(x: f64) -> (f64, f64) {
+        (x, x)
+    }
+
+    /// See `sigmoid_reduce`.
+    #[inline(always)]
+    pub fn sigmoid_exp(x: f64, _: f64) -> f64 {
+        exp(x)
+    }
+
+    /// `e / (1 + e)`, and 1 where e overflows.
+    #[inline(always)]
+    pub fn sigmoid_finish(_: f64, e: f64) -> f64 {
         if e == f64::INFINITY {
             1.0
         } else {

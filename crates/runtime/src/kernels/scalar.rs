@@ -83,6 +83,10 @@ pub trait Real: Num + Float {
     /// tensor's last `len % PACKET` elements (see `eigen`).
     fn sigmoid_tf(self) -> Self;
     fn sigmoid_tail(self) -> Self;
+    /// `sigmoid_tf` in its three stages (see `eigen::float::sigmoid`).
+    fn sigmoid_reduce(self) -> (Self, Self);
+    fn sigmoid_exp(m: Self, r: Self) -> Self;
+    fn sigmoid_finish(self, e: Self) -> Self;
     fn tanh_tf(self) -> Self;
     fn tanh_tail(self) -> Self;
     fn exp_tf(self) -> Self;
@@ -110,6 +114,18 @@ macro_rules! real {
             #[inline(always)]
             fn sigmoid_tail(self) -> $t {
                 eigen::$forms::sigmoid_tail(self)
+            }
+            #[inline(always)]
+            fn sigmoid_reduce(self) -> ($t, $t) {
+                eigen::$forms::sigmoid_reduce(self)
+            }
+            #[inline(always)]
+            fn sigmoid_exp(m: $t, r: $t) -> $t {
+                eigen::$forms::sigmoid_exp(m, r)
+            }
+            #[inline(always)]
+            fn sigmoid_finish(self, e: $t) -> $t {
+                eigen::$forms::sigmoid_finish(self, e)
             }
             #[inline(always)]
             fn tanh_tf(self) -> $t {
