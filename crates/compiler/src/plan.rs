@@ -56,6 +56,9 @@ pub struct Step {
     pub frees: Vec<usize>,
     /// For assign ops: the variable written.
     pub variable: Option<VarRef>,
+    /// A variable read made for one consuming step (see `lower`): pure, so it goes when
+    /// passes leave it without a reader (as when the consumer was `Shape`, folded away).
+    pub consumer_read: bool,
     /// For a fused step (made by the fusion pass): the elementwise program it runs instead of
     /// `op`, which is then the last fused op (for names and messages).
     pub fused: Option<std::sync::Arc<crate::passes::fusion::FusedProgram>>,
@@ -293,7 +296,10 @@ fn lower_nodes(nodes: &[Node], request: &Request) -> Result<Plan, PlanError> {
             } else {
                 let slot = num_slots;
                 num_slots += 1;
-                steps.push(step_of(nodes, id.index(), Vec::new(), slot));
+                steps.push(Step {
+                    consumer_read: true,
+                    ..step_of(nodes, id.index(), Vec::new(), slot)
+                });
                 reads.push((id, slot));
                 slot
             };
@@ -370,6 +376,7 @@ fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step 
             },
             _ => None,
         },
+        consumer_read: false,
         fused: None,
         buffer: None,
         joins_previous: false,

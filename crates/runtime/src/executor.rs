@@ -390,7 +390,7 @@ fn may_pass_through(op: &Op) -> bool {
 fn passes_through(step: &Step, inputs: &[&Value]) -> bool {
     match &step.op {
         Op::SumTo { .. } | Op::BroadcastTo { .. } | Op::ReshapeTo { .. } => {
-            kernels::array::shape_arg(inputs[1]).is_ok_and(|s| s == inputs[0].shape())
+            kernels::array::shape_arg(inputs[1]).is_ok_and(|s| s[..] == *inputs[0].shape())
         }
         op => may_pass_through(op),
     }
@@ -463,9 +463,9 @@ fn run_step(
         }
         Op::Random { distribution, seed } => {
             let shape = match inputs.first() {
-                Some(dims) => {
-                    kernels::array::shape_arg(dims).map_err(|m| kernel_error(step, inputs, m))?
-                }
+                Some(dims) => kernels::array::shape_arg(dims)
+                    .map_err(|m| kernel_error(step, inputs, m))?
+                    .to_vec(),
                 None => step.shape.to_known().unwrap_or_default(),
             };
             return Ok(Produced::Fresh(kernels::random::sample(

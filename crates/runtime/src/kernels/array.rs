@@ -224,7 +224,8 @@ pub fn shape_of(x: &Value) -> Value {
 }
 
 /// A shape given as a run-time i64 vector.
-pub fn shape_arg(v: &Value) -> Result<Vec<usize>, String> {
+/// The dimensions a shape operand (a 1-D i64 tensor) holds; on the stack for ranks up to 6.
+pub fn shape_arg(v: &Value) -> Result<smallvec::SmallVec<[usize; 6]>, String> {
     match v {
         Value::I64(a) if a.ndim() == 1 && a.iter().all(|&d| d >= 0) => {
             Ok(a.iter().map(|&d| d as usize).collect())

@@ -263,7 +263,7 @@ pub fn sum_to(x: &Value, target: &[usize], out: &mut OutBuf) -> KResult {
     if rt > rx {
         return Err(bad());
     }
-    let mut axes: Vec<usize> = (0..rx - rt).collect();
+    let mut axes: smallvec::SmallVec<[usize; 6]> = (0..rx - rt).collect();
     for (i, &t) in target.iter().enumerate() {
         let d = shape[rx - rt + i];
         if t != d {
