@@ -64,3 +64,28 @@ fn stateful_ops_are_never_folded() {
     let b = sess.eval(r, &[]).unwrap();
     assert_ne!(a, b, "a folded random op would repeat its draw");
 }
+
+/// The shape of a variable is known statically, so `Shape` folds, and the read of the variable
+/// made for it goes too: otherwise it would hold the variable's value through the run, and the
+/// update in the same run could not happen in place. An uninitialised variable that nothing
+/// reads any more no longer stops the run, as in TF with Grappler's folding.
+#[test]
+fn a_variable_read_for_a_folded_shape_goes_with_it() {
+    let g = Graph::new();
+    let v = g.variable_init(&[3], DType::F32, Initializer::Zeros, "v");
+    let s = v.shape_of();
+    let sess = Session::new(&g);
+    assert_eq!(steps(&sess, s, &[]), vec!["Const"]);
+    assert_eq!(sess.eval(s, &[]).unwrap().to_f64_vec(), vec![3.0]);
+    // Without folding, the read stays and reports the uninitialised variable.
+    let plain = Session::with_options(
+        &g,
+        CompileOptions {
+            constant_folding: false,
+            ..Default::default()
+        },
+    );
+    assert_eq!(steps(&plain, s, &[]), vec!["Variable", "Shape"]);
+    let err = plain.eval(s, &[]).unwrap_err().to_string();
+    assert!(err.contains("uninitialized"), "{err}");
+}
