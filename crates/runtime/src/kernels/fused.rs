@@ -537,6 +537,8 @@ fn eval_blocks<T: Real>(
             }
             Instr::Select(c, a, b) => ![c, a, b].into_iter().any(held_in_output),
         });
+    // The instructions that write the bank: all, or all but the last.
+    let in_bank = program.instrs.len() - usize::from(direct);
     for (b, chunk) in out.chunks_mut(block).enumerate() {
         let len = chunk.len();
         let at = start + b * block;
@@ -563,11 +565,7 @@ fn eval_blocks<T: Real>(
                 }
             }
         }
-        let last = program.instrs.len().wrapping_sub(1);
-        for (k, (instr, &dst)) in program.instrs.iter().zip(&program.dst).enumerate() {
-            if k == last && direct {
-                break;
-            }
+        for (instr, &dst) in program.instrs[..in_bank].iter().zip(&program.dst) {
             // SAFETY: computed registers are disjoint `block`-long ranges of the bank (checked
             // to hold them all above) at `inputs` and beyond; input registers are read from
             // `len` elements of an input, of the output chunk (written only by the last
@@ -584,7 +582,7 @@ fn eval_blocks<T: Real>(
         if direct {
             // SAFETY: as above; the last instruction reads no register held in `chunk`.
             let src = |r: usize| unsafe { std::slice::from_raw_parts(sources[r], len) };
-            execute(&program.instrs[last], src, chunk, tail);
+            execute(&program.instrs[in_bank], src, chunk, tail);
         } else {
             // SAFETY: the result register's range of the bank, written by the last instruction.
             let result = unsafe { std::slice::from_raw_parts(base.add(result * block), len) };
