@@ -43,6 +43,15 @@ impl<D: ndarray::Dimension> Targets for ndarray::Array<i32, D> {
     }
 }
 
+/// Copies rows of `R` elements of `src`, those at `indices`, one after another into `dst`.
+fn copy_rows<const R: usize>(dst: &mut [f32], src: &[f32], indices: &[usize]) {
+    for (d, &i) in dst.chunks_exact_mut(R).zip(indices) {
+        let row: &[f32; R] = src[i * R..(i + 1) * R].try_into().expect("R elements");
+        let d: &mut [f32; R] = d.try_into().expect("R elements");
+        *d = *row;
+    }
+}
+
 /// Copies the samples at `indices` into `buffer`, reusing its allocation when the batch has
 /// the same size as the last one.
 pub(crate) fn gather_into(buffer: &mut Value, data: &ArrayViewD<'_, f32>, indices: &[usize]) {
@@ -57,9 +66,18 @@ pub(crate) fn gather_into(buffer: &mut Value, data: &ArrayViewD<'_, f32>, indice
     };
     // Rows of a standard-layout array are runs of memory: copy them whole.
     if let (Some(src), Some(dst)) = (data.as_slice(), out.as_slice_mut()) {
-        let row: usize = shape[1..].iter().product();
-        for (d, &i) in dst.chunks_exact_mut(row.max(1)).zip(indices) {
-            d.copy_from_slice(&src[i * row..(i + 1) * row]);
+        // Short rows (the tutorial's two features, one target) by fixed-size copies: a call to
+        // memcpy per row costs more than the row.
+        match shape[1..].iter().product::<usize>() {
+            1 => copy_rows::<1>(dst, src, indices),
+            2 => copy_rows::<2>(dst, src, indices),
+            3 => copy_rows::<3>(dst, src, indices),
+            4 => copy_rows::<4>(dst, src, indices),
+            row => {
+                for (d, &i) in dst.chunks_exact_mut(row.max(1)).zip(indices) {
+                    d.copy_from_slice(&src[i * row..(i + 1) * row]);
+                }
+            }
         }
         return;
     }

@@ -29,6 +29,7 @@ pub(crate) fn partials(mid: usize, inner: usize) -> usize {
 /// One slab's accumulation: `q` partials of `inner` accumulators each, `[q][inner]`.
 pub(crate) struct Slab<T: Copy> {
     q: usize,
+    mid: usize,
     inner: usize,
     init: T,
     acc: smallvec::SmallVec<[T; INLINE]>,
@@ -43,9 +44,30 @@ impl<T: Copy> Slab<T> {
         let len = if q == 1 { 0 } else { q * inner };
         Slab {
             q,
+            mid,
             inner,
             init,
             acc: smallvec::SmallVec::from_elem(init, len),
+        }
+    }
+
+    /// Combines whole slabs, one after another in `xs`, into their `inner` outputs each
+    /// (`outs`, started at the initial value).
+    #[inline(always)]
+    pub(crate) fn whole(&mut self, xs: &[T], outs: &mut [T], combine: &impl Fn(T, T) -> T) {
+        let size = self.mid * self.inner;
+        if self.q == 1 && self.inner == 1 {
+            // Runs in index order, one output each (a mean over a last axis of 1, a row sum):
+            // no per-slab setup.
+            for (xs, o) in xs.chunks_exact(size).zip(outs) {
+                *o = xs.iter().fold(*o, |s, &v| combine(s, v));
+            }
+            return;
+        }
+        for (xs, out) in xs.chunks_exact(size).zip(outs.chunks_exact_mut(self.inner)) {
+            self.reset();
+            self.add(xs, (0, 0, self.inner), out, combine);
+            self.finish(out, combine);
         }
     }
 
@@ -250,6 +272,20 @@ mod tests {
                 slab.finish(&mut out, &add);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&out), bits(&want), "mid {mid} inner {inner}");
+            }
+            // Three slabs at once, the same numbers scaled per slab.
+            let scales = [1.0f32, -3.0, 0.25];
+            let three: Vec<f32> = scales
+                .iter()
+                .flat_map(|&c| xs.iter().map(move |&x| x * c))
+                .collect();
+            let mut outs = vec![0f32; 3 * inner];
+            Slab::new(mid, inner, 0f32).whole(&three, &mut outs, &add);
+            for (k, out) in outs.chunks(inner).enumerate() {
+                let slab = &three[k * mid * inner..(k + 1) * mid * inner];
+                let want = reference(slab, mid, inner);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(out), bits(&want), "slab {k}, mid {mid} inner {inner}");
             }
         }
     }

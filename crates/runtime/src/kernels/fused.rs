@@ -321,14 +321,7 @@ fn accumulate_blocks<T: Real>(
         for (c, outs) in acc.chunks_mut(per * inner).enumerate() {
             let len = outs.len() / inner * size;
             eval(program, operands, c * per * size, &mut block[..len], n);
-            for (xs, out) in block[..len]
-                .chunks_exact(size)
-                .zip(outs.chunks_exact_mut(inner))
-            {
-                slab.reset();
-                slab.add(xs, (0, 0, inner), out, combine);
-                slab.finish(out, combine);
-            }
+            slab.whole(&block[..len], outs, combine);
         }
         return;
     }

@@ -61,15 +61,7 @@ fn slabs<T: Num>(
     if inner == 0 || mid == 0 {
         return;
     }
-    let mut slab = Slab::new(mid, inner, init);
-    for (xs, out) in xs
-        .chunks_exact(mid * inner)
-        .zip(out.chunks_exact_mut(inner))
-    {
-        slab.reset();
-        slab.add(xs, (0, 0, inner), out, combine);
-        slab.finish(out, combine);
-    }
+    Slab::new(mid, inner, init).whole(xs, out, combine);
 }
 
 /// The shape of a reduction of `shape` over `axes`: reduced axes dropped, or kept as 1.
