@@ -43,7 +43,7 @@ fn floor_f64(v: f64) -> f64 {
 pub mod float {
     /// TF's sigmoid on an f32 in a packet: `e / (1 + e)` with `e = exp(x/2)^2`, exp by Cephes'
     /// range reduction and a degree-5 polynomial (Eigen's `scalar_logistic_op<float>::packetOp`).
-    /// In three stages, which a loop may run as three passes (see `slices::sigmoid_runs`).
+    /// In three stages, which a loop may run as three passes (see `slices::staged`).
     #[inline(always)]
     pub fn sigmoid(x: f32) -> f32 {
         let (m, r) = sigmoid_reduce(x);
@@ -54,16 +54,22 @@ pub mod float {
     #[inline(always)]
     pub fn sigmoid_reduce(x: f32) -> (f32, f32) {
         const EXP_HI: f32 = 16.635_532;
-        const LOG2E: f32 = std::f32::consts::LOG2_E;
-        const C1: f32 = -0.693_359_4;
-        const C2: f32 = 2.121_944_4e-4;
         // Eigen's pmin(x, hi) is `_mm256_min_ps(hi, x)`, which gives x when x is NaN.
         let x = if EXP_HI < x { EXP_HI } else { x };
         let half = x * 0.5;
         // For x < -104 (masked in `sigmoid_finish`) m is still in floor's range:
         // |half * log2 e| < 2^22 unless x is below -5.8e6, where m is garbage but masked too.
-        let m = super::floor_f32(half * LOG2E + 0.5);
-        let r = m * C1 + half;
+        ln2_reduce(half)
+    }
+
+    /// `v = m ln 2 + r`: m = floor(v log2 e + 1/2), and r by Cephes' two-part ln 2.
+    #[inline(always)]
+    fn ln2_reduce(v: f32) -> (f32, f32) {
+        const LOG2E: f32 = std::f32::consts::LOG2_E;
+        const C1: f32 = -0.693_359_4;
+        const C2: f32 = 2.121_944_4e-4;
+        let m = super::floor_f32(v * LOG2E + 0.5);
+        let r = m * C1 + v;
         (m, m * C2 + r)
     }
 
@@ -74,18 +80,28 @@ pub mod float {
         const P3: f32 = 0.166_668_77;
         const P4: f32 = 4.189_866_8e-2;
         const P5: f32 = 8.334_713e-3;
-        const ROUND: f32 = 12_582_912.0;
         let r2 = r * r;
         let even = r2 * P4 + P2;
         let odd = r2 * P5 + P3;
         let p = r * odd + even;
         let p = r2 * p + (r + 1.0);
-        // p * 2^m (m in [-75, 12] wherever the result is used), m read off the bits of
-        // m + 1.5 * 2^23 so it vectorises.
-        let mi = ((m + ROUND).to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+        // p * 2^m (m in [-75, 12] wherever the result is used).
+        let mi = whole(m);
         let e = p * f32::from_bits((mi.wrapping_add(127) << 23) as u32);
-        let e = e * e;
-        // TF's threads flush subnormal results to zero.
+        flushed(e * e)
+    }
+
+    /// A whole `m` (`|m| < 2^22`) as an integer, read off the bits of `m + 1.5 * 2^23` so it
+    /// vectorises.
+    #[inline(always)]
+    fn whole(m: f32) -> i32 {
+        const ROUND: f32 = 12_582_912.0;
+        ((m + ROUND).to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32)
+    }
+
+    /// `e`, or 0 where it is subnormal: TF's threads flush subnormal results to zero.
+    #[inline(always)]
+    fn flushed(e: f32) -> f32 {
         if e < f32::MIN_POSITIVE {
             0.0
         } else {
@@ -153,42 +169,53 @@ pub mod float {
 
     /// TF's exp on an f32 in a packet (`pexp_float`): 0 below -104, x clamped to 88.723,
     /// Cephes' range reduction, a degree-6 polynomial in even and odd halves, y * 2^m in two
-    /// exact factors, subnormal results flushed, and `pmax(result, x)` at the end.
+    /// exact factors, subnormal results flushed, and `pmax(result, x)` at the end. In three
+    /// stages, as `sigmoid`.
     #[inline(always)]
     pub fn exp(x: f32) -> f32 {
+        let (m, r) = exp_reduce(x);
+        exp_finish(x, exp_scaled(m, r))
+    }
+
+    /// Exp's first stage: `x = m ln 2 + r`.
+    #[inline(always)]
+    pub fn exp_reduce(x: f32) -> (f32, f32) {
         const EXP_HI: f32 = 88.723;
         const EXP_LO: f32 = -104.0;
-        const LOG2E: f32 = std::f32::consts::LOG2_E;
+        // The low clamp only changes lanes masked to 0 in `exp_finish`, and keeps m in floor's
+        // range.
+        let xc = if EXP_HI < x { EXP_HI } else { x };
+        let xc = if xc < EXP_LO { EXP_LO } else { xc };
+        ln2_reduce(xc)
+    }
+
+    /// Exp's second stage: `y(r) 2^m`, subnormal results flushed.
+    #[inline(always)]
+    pub fn exp_scaled(m: f32, r: f32) -> f32 {
         const P2: f32 = 0.499_999_88;
         const P3: f32 = 0.166_665_18;
         const P4: f32 = 4.166_965_2e-2;
         const P5: f32 = 8.368_945e-3;
         const P6: f32 = 1.374_496_4e-3;
-        const C1: f32 = -0.693_359_4;
-        const C2: f32 = 2.121_944_4e-4;
-        const ROUND: f32 = 12_582_912.0;
-        let zero = x < EXP_LO;
-        // The low clamp only changes lanes masked to 0 below, and keeps m in floor's range.
-        let xc = if EXP_HI < x { EXP_HI } else { x };
-        let xc = if xc < EXP_LO { EXP_LO } else { xc };
-        let m = super::floor_f32(xc * LOG2E + 0.5);
-        let r = m * C1 + xc;
-        let r = m * C2 + r;
         let r2 = r * r;
         let even = r2 * P6 + P4;
         let odd = r2 * P5 + P3;
         let even = r2 * even + P2;
         let y = r * odd + even;
         let y = r2 * y + (r + 1.0);
-        let mi = ((m + ROUND).to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+        let mi = whole(m);
         let h = mi >> 1;
         let s1 = f32::from_bits((h.wrapping_add(127) << 23) as u32);
         let s2 = f32::from_bits((mi.wrapping_sub(h).wrapping_add(127) << 23) as u32);
-        let e = y * s1 * s2;
-        let e = if e < f32::MIN_POSITIVE { 0.0 } else { e };
-        // pmax(e, x) = `_mm256_max_ps(x, e)`.
+        flushed(y * s1 * s2)
+    }
+
+    /// Exp's last stage: `pmax(e, x)` (`_mm256_max_ps(x, e)`), and 0 below -104.
+    #[inline(always)]
+    pub fn exp_finish(x: f32, e: f32) -> f32 {
+        const EXP_LO: f32 = -104.0;
         let e = if x > e { x } else { e };
-        if zero {
+        if x < EXP_LO {
             0.0
         } else {
             e
@@ -273,6 +300,25 @@ pub mod double {
     #[inline(always)]
     pub fn sigmoid_exp(x: f64, _: f64) -> f64 {
         exp(x)
+    }
+
+    /// Exp's stages as the f32 form has them (`float::exp_reduce`); here all of `exp` is the
+    /// second.
+    #[inline(always)]
+    pub fn exp_reduce(x: f64) -> (f64, f64) {
+        (x, x)
+    }
+
+    /// See `exp_reduce`.
+    #[inline(always)]
+    pub fn exp_scaled(x: f64, _: f64) -> f64 {
+        exp(x)
+    }
+
+    /// See `exp_reduce`.
+    #[inline(always)]
+    pub fn exp_finish(_: f64, e: f64) -> f64 {
+        e
     }
 
     /// `e / (1 + e)`, and 1 where e overflows.

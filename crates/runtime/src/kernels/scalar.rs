@@ -87,6 +87,10 @@ pub trait Real: Num + Float {
     fn sigmoid_reduce(self) -> (Self, Self);
     fn sigmoid_exp(m: Self, r: Self) -> Self;
     fn sigmoid_finish(self, e: Self) -> Self;
+    /// `exp_tf` in its three stages (see `eigen::float::exp`).
+    fn exp_reduce(self) -> (Self, Self);
+    fn exp_scaled(m: Self, r: Self) -> Self;
+    fn exp_finish(self, e: Self) -> Self;
     fn tanh_tf(self) -> Self;
     fn tanh_tail(self) -> Self;
     fn exp_tf(self) -> Self;
@@ -126,6 +130,18 @@ macro_rules! real {
             #[inline(always)]
             fn sigmoid_finish(self, e: $t) -> $t {
                 eigen::$forms::sigmoid_finish(self, e)
+            }
+            #[inline(always)]
+            fn exp_reduce(self) -> ($t, $t) {
+                eigen::$forms::exp_reduce(self)
+            }
+            #[inline(always)]
+            fn exp_scaled(m: $t, r: $t) -> $t {
+                eigen::$forms::exp_scaled(m, r)
+            }
+            #[inline(always)]
+            fn exp_finish(self, e: $t) -> $t {
+                eigen::$forms::exp_finish(self, e)
             }
             #[inline(always)]
             fn tanh_tf(self) -> $t {
