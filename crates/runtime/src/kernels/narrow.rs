@@ -2,10 +2,8 @@
 //! gradients): one AVX2 + FMA kernel without gemm's per-call setup, which costs more than the
 //! arithmetic at these sizes. The right operand is packed once into rows of 16 lanes (zeros
 //! past `n`); each output row is an accumulator of two vectors, fed one left-operand element
-//! at a time. An element is the sum over `p` in order, each step one fused multiply-add, except
-//! where a group of rows keeps two sets of accumulators (even and odd `p`, in deep products)
-//! and in one-column products over row-ordered operands (`dots`, lanes added as a tree). The
-//! order depends on the shape alone, never on threads or on what ran before.
+//! at a time. Every element is the sum over `p` in order, each step one fused multiply-add, so
+//! the result depends on the shape alone (never on threads or on what ran before).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -74,9 +72,6 @@ pub(super) unsafe fn product(
     if n == 1 && m <= 16 && a.row_stride == 1 {
         return column(m, k, a, b, dst);
     }
-    if n == 1 && a.col_stride == 1 {
-        return dots(m, k, a, b, dst, packed);
-    }
     if b.col_stride == 1 {
         // Rows of the operand lie in order (the usual case): two masked loads per row, which
         // read only its `n` elements and give zeros past them. (Calls to copy and fill cost
@@ -102,152 +97,59 @@ pub(super) unsafe fn product(
     // Several rows at a time, so several accumulators are in flight while each waits out its
     // multiply-add's latency: 8 rows of one vector, or 4 rows of two; the rows left over go
     // as one group too (a single row through a deep product would wait on every step).
-    // A leftover group has fewer than 8 accumulators, too few to hide the multiply-add's
-    // latency; through a deep product (a weight gradient) it keeps two sets, for even and odd
-    // `p` (see `rows`).
     let shape = (m, n, k);
-    macro_rules! group {
-        ($r:literal, $wide:literal) => {
-            if k >= DEEP {
-                rows::<$r, $wide, 2>(i, shape, a, packed, dst)
-            } else {
-                rows::<$r, $wide, 1>(i, shape, a, packed, dst)
-            }
-        };
-    }
     if n > 8 {
         while i + 4 <= m {
-            rows::<4, true, 1>(i, shape, a, packed, dst);
+            rows::<4, true>(i, shape, a, packed, dst);
             i += 4;
         }
         match m - i {
             0 => {}
-            1 => group!(1, true),
-            2 => group!(2, true),
-            _ => group!(3, true),
+            1 => rows::<1, true>(i, shape, a, packed, dst),
+            2 => rows::<2, true>(i, shape, a, packed, dst),
+            _ => rows::<3, true>(i, shape, a, packed, dst),
         }
     } else {
         while i + 8 <= m {
-            rows::<8, false, 1>(i, shape, a, packed, dst);
+            rows::<8, false>(i, shape, a, packed, dst);
             i += 8;
         }
         match m - i {
             0 => {}
-            1 => group!(1, false),
-            2 => group!(2, false),
-            3 => group!(3, false),
-            4 => group!(4, false),
-            5 => group!(5, false),
-            6 => group!(6, false),
-            _ => group!(7, false),
+            1 => rows::<1, false>(i, shape, a, packed, dst),
+            2 => rows::<2, false>(i, shape, a, packed, dst),
+            3 => rows::<3, false>(i, shape, a, packed, dst),
+            4 => rows::<4, false>(i, shape, a, packed, dst),
+            5 => rows::<5, false>(i, shape, a, packed, dst),
+            6 => rows::<6, false>(i, shape, a, packed, dst),
+            _ => rows::<7, false>(i, shape, a, packed, dst),
         }
-    }
-}
-
-/// Products at least this deep keep two sets of accumulators where one set is too small to
-/// hide the multiply-add's latency (leftover row groups, `column`).
-const DEEP: usize = 32;
-
-/// A one-column product over a left operand whose rows lie in order (a one-unit layer's
-/// forward pass `h w`): each output element is a dot product of a row with the column, 8 rows
-/// at a time. Lane `l` of a row's accumulator sums the products at `p = l, l + 8, ...` in
-/// order (one multiply-add each, zeros past `k`), and the 8 lanes are then added as a fixed
-/// tree (`vhaddps`), so the result depends on the shape alone. The row kernel would use one
-/// lane in 8 and a broadcast per multiply-add.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dots(m: usize, k: usize, a: Strided, b: Strided, dst: *mut f32, packed: &mut [f32]) {
-    let chunks = k.div_ceil(8);
-    for (p, lane) in packed[..8 * chunks].iter_mut().enumerate() {
-        *lane = if p < k { b.at(p, 0) } else { 0.0 };
-    }
-    let packed = packed.as_ptr();
-    // The lanes of the last chunk that lie inside a row.
-    let last = lanes_below(k - 8 * (chunks - 1), 0);
-    let mut i = 0;
-    while i < m {
-        let rows = (m - i).min(8);
-        // Rows past the end repeat the last one (computed, never stored), so every group is
-        // eight rows and its accumulators stay in registers.
-        let row: [*const f32; 8] =
-            std::array::from_fn(|r| a.ptr.offset((i + r.min(rows - 1)) as isize * a.row_stride));
-        let mut acc = [_mm256_setzero_ps(); 8];
-        for c in 0..chunks - 1 {
-            let w = _mm256_loadu_ps(packed.add(8 * c));
-            for (acc, row) in acc.iter_mut().zip(row) {
-                *acc = _mm256_fmadd_ps(_mm256_loadu_ps(row.add(8 * c)), w, *acc);
-            }
-        }
-        let c = chunks - 1;
-        let w = _mm256_loadu_ps(packed.add(8 * c));
-        for (acc, row) in acc.iter_mut().zip(row) {
-            *acc = _mm256_fmadd_ps(_mm256_maskload_ps(row.add(8 * c), last), w, *acc);
-        }
-        // Pairs, then quadruples, of each row's lanes; rows 0-3 and 4-7 sit in the two
-        // halves' lanes, and adding the halves gives each row's sum in lane r.
-        let h01 = _mm256_hadd_ps(acc[0], acc[1]);
-        let h23 = _mm256_hadd_ps(acc[2], acc[3]);
-        let h45 = _mm256_hadd_ps(acc[4], acc[5]);
-        let h67 = _mm256_hadd_ps(acc[6], acc[7]);
-        let q0 = _mm256_hadd_ps(h01, h23);
-        let q1 = _mm256_hadd_ps(h45, h67);
-        let sums = _mm256_add_ps(
-            _mm256_permute2f128_ps(q0, q1, 0x20),
-            _mm256_permute2f128_ps(q0, q1, 0x31),
-        );
-        if rows == 8 {
-            _mm256_storeu_ps(dst.add(i), sums);
-        } else {
-            let mut tile = [0f32; 8];
-            _mm256_storeu_ps(tile.as_mut_ptr(), sums);
-            std::ptr::copy_nonoverlapping(tile.as_ptr(), dst.add(i), rows);
-        }
-        i += 8;
     }
 }
 
 /// A single output column of at most 16 rows from a left operand whose columns lie in order
 /// (a weight gradient `x^T dy` of a one-unit layer): the output rows are the vector lanes, and
-/// each step over `p` is one or two loads, a broadcast and multiply-adds (where the row kernel
-/// would waste 7 of every 8 lanes).
+/// each step over `p` is one or two loads, a broadcast and multiply-adds. Each element is still
+/// the sum over `p` in order, one fused multiply-add at a time, so it has the bits the row
+/// kernel gives (where the row kernel would waste 7 of every 8 lanes).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn column(m: usize, k: usize, a: Strided, b: Strided, dst: *mut f32) {
     let (lo_lanes, hi_lanes) = (lanes_below(m, 0), lanes_below(m, 8));
-    // Two sets of accumulators (even and odd `p`) through a deep product, whose one or two
-    // chains would wait out every multiply-add's latency.
-    let zero = _mm256_setzero_ps();
-    // Column p of the left operand: rows 0..m, in order (masked lanes are never read).
-    let col = |p: usize| a.ptr.wrapping_offset(p as isize * a.col_stride);
-    let (mut lo, mut hi, mut odd_lo, mut odd_hi) = (zero, zero, zero, zero);
-    let mut p = 0;
-    if k >= DEEP {
-        while p + 2 <= k {
-            let (y, z) = (_mm256_set1_ps(b.at(p, 0)), _mm256_set1_ps(b.at(p + 1, 0)));
-            lo = _mm256_fmadd_ps(_mm256_maskload_ps(col(p), lo_lanes), y, lo);
-            odd_lo = _mm256_fmadd_ps(_mm256_maskload_ps(col(p + 1), lo_lanes), z, odd_lo);
-            if m > 8 {
-                let upper = _mm256_maskload_ps(col(p).wrapping_add(8), hi_lanes);
-                hi = _mm256_fmadd_ps(upper, y, hi);
-                let upper = _mm256_maskload_ps(col(p + 1).wrapping_add(8), hi_lanes);
-                odd_hi = _mm256_fmadd_ps(upper, z, odd_hi);
-            }
-            p += 2;
-        }
-    }
-    while p < k {
+    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for p in 0..k {
+        // Column p of the left operand: rows 0..m, in order (masked lanes are never read).
+        let col = a.ptr.wrapping_offset(p as isize * a.col_stride);
         let y = _mm256_set1_ps(b.at(p, 0));
-        lo = _mm256_fmadd_ps(_mm256_maskload_ps(col(p), lo_lanes), y, lo);
+        lo = _mm256_fmadd_ps(_mm256_maskload_ps(col, lo_lanes), y, lo);
         if m > 8 {
-            let upper = _mm256_maskload_ps(col(p).wrapping_add(8), hi_lanes);
+            let upper = _mm256_maskload_ps(col.wrapping_add(8), hi_lanes);
             hi = _mm256_fmadd_ps(upper, y, hi);
         }
-        p += 1;
     }
-    let (even, odd) = ([lo, hi], [odd_lo, odd_hi]);
     let mut tile = [0f32; 16];
-    _mm256_storeu_ps(tile.as_mut_ptr(), _mm256_add_ps(even[0], odd[0]));
-    _mm256_storeu_ps(tile.as_mut_ptr().add(8), _mm256_add_ps(even[1], odd[1]));
+    _mm256_storeu_ps(tile.as_mut_ptr(), lo);
+    _mm256_storeu_ps(tile.as_mut_ptr().add(8), hi);
     std::ptr::copy_nonoverlapping(tile.as_ptr(), dst, m);
 }
 
@@ -274,54 +176,35 @@ unsafe fn lanes_below(n: usize, from: usize) -> __m256i {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn rows<const R: usize, const WIDE: bool, const SETS: usize>(
+unsafe fn rows<const R: usize, const WIDE: bool>(
     i: usize,
     (m, n, k): (usize, usize, usize),
     a: Strided,
     packed: *const f32,
     dst: *mut f32,
 ) {
-    // With `SETS == 2`, step `p` goes into set `p % 2`, and the sets are added at the end.
-    let mut lo = [[_mm256_setzero_ps(); R]; SETS];
-    let mut hi = [[_mm256_setzero_ps(); R]; SETS];
+    let mut lo = [_mm256_setzero_ps(); R];
+    let mut hi = [_mm256_setzero_ps(); R];
     // Each row's next left-operand element, stepped along the row (wrapping: the last step
     // points past the operand and is never read).
     let mut next: [*const f32; R] =
         std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
-    let mut q = 0;
-    while q < k {
-        for s in 0..SETS {
-            let p = q + s;
-            if p == k {
-                break;
-            }
-            let b_lo = _mm256_loadu_ps(packed.add(16 * p));
-            let b_hi = if WIDE {
-                _mm256_loadu_ps(packed.add(16 * p + 8))
-            } else {
-                _mm256_setzero_ps()
-            };
-            for r in 0..R {
-                let x = _mm256_set1_ps(*next[r]);
-                next[r] = next[r].wrapping_offset(a.col_stride);
-                lo[s][r] = _mm256_fmadd_ps(x, b_lo, lo[s][r]);
-                if WIDE {
-                    hi[s][r] = _mm256_fmadd_ps(x, b_hi, hi[s][r]);
-                }
-            }
-        }
-        q += SETS;
-    }
-    let (mut sum_lo, mut sum_hi) = (lo[0], hi[0]);
-    for s in 1..SETS {
+    for p in 0..k {
+        let b_lo = _mm256_loadu_ps(packed.add(16 * p));
+        let b_hi = if WIDE {
+            _mm256_loadu_ps(packed.add(16 * p + 8))
+        } else {
+            _mm256_setzero_ps()
+        };
         for r in 0..R {
-            sum_lo[r] = _mm256_add_ps(sum_lo[r], lo[s][r]);
+            let x = _mm256_set1_ps(*next[r]);
+            next[r] = next[r].wrapping_offset(a.col_stride);
+            lo[r] = _mm256_fmadd_ps(x, b_lo, lo[r]);
             if WIDE {
-                sum_hi[r] = _mm256_add_ps(sum_hi[r], hi[s][r]);
+                hi[r] = _mm256_fmadd_ps(x, b_hi, hi[r]);
             }
         }
     }
-    let (lo, hi) = (sum_lo, sum_hi);
     // Whole-vector stores: the lanes past a row's `n` spill into the rows after it, which are
     // written later and overwrite them. Only where a store would pass the end of the output
     // does a row go through a copy. (Masked stores are microcoded and slow on AMD.)
