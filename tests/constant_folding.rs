@@ -89,3 +89,18 @@ fn a_variable_read_for_a_folded_shape_goes_with_it() {
     let err = plain.eval(s, &[]).unwrap_err().to_string();
     assert!(err.contains("uninitialized"), "{err}");
 }
+
+/// A pure step run only as a target is dropped, but the variable read made for it stays, so
+/// the run still reports the uninitialised variable (TF1: FailedPrecondition).
+#[test]
+fn a_target_that_reads_an_uninitialised_variable_still_fails() {
+    let g = Graph::new();
+    let w = g.variable_init(&[3], DType::F32, Initializer::Zeros, "w");
+    let y = w * 2.0;
+    let sess = Session::new(&g);
+    let err = sess.run_targets(&[y], &[]).unwrap_err().to_string();
+    assert!(err.contains("uninitialized"), "{err}");
+    let grouped = g.group(&[y], "train");
+    let err = sess.run_targets(&[grouped], &[]).unwrap_err().to_string();
+    assert!(err.contains("uninitialized"), "{err}");
+}

@@ -56,8 +56,8 @@ pub struct Step {
     pub frees: Vec<usize>,
     /// For assign ops: the variable written.
     pub variable: Option<VarRef>,
-    /// A variable read made for one consuming step (see `lower`): pure, so it goes when
-    /// passes leave it without a reader (as when the consumer was `Shape`, folded away).
+    /// A variable read made for one consuming step (see `lower`): it goes when constant
+    /// folding removes its consumer (a `Shape`, see `passes/fold.rs`).
     pub consumer_read: bool,
     /// For a fused step (made by the fusion pass): the elementwise program it runs instead of
     /// `op`, which is then the last fused op (for names and messages).

@@ -69,7 +69,9 @@ pub fn fold(plan: &mut Plan, eval: Evaluator<'_>) -> usize {
     folded
 }
 
-/// Removes constant steps nothing reads any more (their readers were folded too).
+/// Removes constant steps nothing reads any more (their readers were folded too), and the
+/// variable reads made for consumers that were folded (a `Shape`). Such a read would hold the
+/// variable's value through the run, so an update in the same run could not happen in place.
 fn drop_unread(plan: &mut Plan) {
     let mut read = vec![false; plan.num_slots];
     for &f in &plan.fetches {
@@ -80,6 +82,8 @@ fn drop_unread(plan: &mut Plan) {
             read[s] = true;
         }
     }
-    plan.steps
-        .retain(|s| !matches!(s.op, Op::Const(_)) || read.get(s.output).copied().unwrap_or(false));
+    plan.steps.retain(|s| {
+        let droppable = matches!(s.op, Op::Const(_)) || s.consumer_read;
+        !droppable || read.get(s.output).copied().unwrap_or(false)
+    });
 }

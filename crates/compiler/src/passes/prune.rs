@@ -1,7 +1,6 @@
 //! Pruning: only what the fetches and targets need runs. At lowering, the walk back from them
 //! (stopping at fed tensors) picks the nodes that become steps; as the last rewrite, steps that
-//! other passes left without a reader (pure, not fetched; a variable read made for a consumer
-//! counts as pure) are dropped.
+//! other passes left without a reader (pure, not fetched) are dropped.
 
 use crate::plan::{Plan, Request};
 use rill_graph::{Node, NodeId};
@@ -42,9 +41,7 @@ pub fn remove_dead(plan: &mut Plan) -> usize {
         }
         let before = plan.steps.len();
         plan.steps.retain(|s| {
-            let pure = (!s.op.is_stateful() || s.consumer_read)
-                && s.op.has_output()
-                && s.variable.is_none();
+            let pure = !s.op.is_stateful() && s.op.has_output() && s.variable.is_none();
             !(pure && s.output < read.len() && !read[s.output])
         });
         let gone = before - plan.steps.len();

@@ -250,6 +250,30 @@ mod tests {
         matmul(&a, &b, ta, tb, &Parallel::sequential(), out).unwrap()
     }
 
+    /// A product's bits depend on its shape alone, not on how its left operand lies in
+    /// memory: row-ordered (the row kernel) and column-ordered (the column kernel, or the row
+    /// kernel with other strides) give the same bits. Layouts do change between plans (a step
+    /// written in place keeps its buffer's strides), so anything else would let fusion change
+    /// a product's bits.
+    #[test]
+    fn a_product_s_bits_do_not_depend_on_the_left_operand_s_layout() {
+        let mut out = OutBuf::default();
+        for n in [1, 3, 10] {
+            for m in [1, 2, 9, 16, 20] {
+                for k in [1, 8, 40, 100] {
+                    let a = matrix(m, k, (m * 1000 + k * 10 + n) as u64);
+                    let b = matrix(k, n, (k + n) as u64);
+                    let rows = product(&a, &b, false, false, &mut out).to_f64_vec();
+                    let columns =
+                        product(&a.t().to_owned(), &b, true, false, &mut out).to_f64_vec();
+                    let bits =
+                        |v: &[f64]| v.iter().map(|&x| (x as f32).to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&rows), bits(&columns), "m {m} n {n} k {k}");
+                }
+            }
+        }
+    }
+
     /// Every output width the kernel takes (and the first it does not), row counts that leave
     /// every tail group, depths from 1 to past a cache line, all transposes: against a
     /// reference summed in f64, and twice through reused output storage.
