@@ -29,6 +29,16 @@ pub enum Instr {
 }
 
 impl Instr {
+    /// Whether any register the instruction reads satisfies `f` (without allocating, for the
+    /// per-step path).
+    pub fn reads_any(&self, f: impl Fn(usize) -> bool) -> bool {
+        match *self {
+            Instr::Unary(_, a) | Instr::Cast(a) => f(a),
+            Instr::Binary(_, a, b) | Instr::Compare(_, a, b) => f(a) || f(b),
+            Instr::Select(c, a, b) => f(c) || f(a) || f(b),
+        }
+    }
+
     /// The registers the instruction reads.
     pub fn operands(&self) -> Vec<usize> {
         match *self {

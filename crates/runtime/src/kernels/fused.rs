@@ -522,14 +522,10 @@ fn eval_blocks<T: Real>(
     // The last instruction writes the output chunk itself, unless it reads a register held
     // there (a matmul head's product), which it would overwrite as it reads.
     let held_in_output = |r: usize| r < operands.len() && matches!(operands[r].data, Data::Output);
-    let direct = program.dst.last() == Some(&result)
-        && program.instrs.last().is_some_and(|instr| match *instr {
-            Instr::Unary(_, a) | Instr::Cast(a) => !held_in_output(a),
-            Instr::Binary(_, a, b) | Instr::Compare(_, a, b) => {
-                !held_in_output(a) && !held_in_output(b)
-            }
-            Instr::Select(c, a, b) => ![c, a, b].into_iter().any(held_in_output),
-        });
+    let direct = program
+        .instrs
+        .last()
+        .is_some_and(|instr| !instr.reads_any(held_in_output));
     // The instructions that write the bank: all, or all but the last.
     let in_bank = program.instrs.len() - usize::from(direct);
     for (b, chunk) in out.chunks_mut(block).enumerate() {
