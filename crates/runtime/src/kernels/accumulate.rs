@@ -115,27 +115,23 @@ impl<T: Copy> Slab<T> {
 
     /// Writes the slab's `inner` results into `out`: each its partials folded in halves
     /// (`p[k] = p[k] + p[k + q/2]`, and so on down to one); with `q == 1`, `out` already holds
-    /// them.
+    /// them. Partial `k` of every output is the run `acc[k * inner..][..inner]`, so each fold
+    /// combines the first half of the partials' runs with the second, lane for lane. The
+    /// partials are used up: `reset` starts the next slab.
     #[inline]
-    pub(crate) fn finish(&self, out: &mut [T], combine: &impl Fn(T, T) -> T) {
-        let (q, inner) = (self.q, self.inner);
-        if q == 1 {
+    pub(crate) fn finish(&mut self, out: &mut [T], combine: &impl Fn(T, T) -> T) {
+        let (mut w, inner) = (self.q, self.inner);
+        if w == 1 {
             return;
         }
-        for (i, o) in out[..inner].iter_mut().enumerate() {
-            let mut p = [self.init; 32];
-            for (k, v) in p[..q].iter_mut().enumerate() {
-                *v = self.acc[k * inner + i];
+        while w > 1 {
+            w /= 2;
+            let (low, high) = self.acc.split_at_mut(w * inner);
+            for (a, &b) in low.iter_mut().zip(&high[..w * inner]) {
+                *a = combine(*a, b);
             }
-            let mut w = q;
-            while w > 1 {
-                w /= 2;
-                for k in 0..w {
-                    p[k] = combine(p[k], p[k + w]);
-                }
-            }
-            *o = p[0];
         }
+        out[..inner].copy_from_slice(&self.acc[..inner]);
     }
 }
 
@@ -161,36 +157,48 @@ fn run_into_lanes<T: Copy>(xs: &[T], m0: usize, acc: &mut [T], combine: &impl Fn
     acc[..32].copy_from_slice(&lanes);
 }
 
+/// Lanes `c..c + L` of every `span`-long group of `xs` into `acc[c..c + L]`, held in registers
+/// through all the groups.
+#[inline(always)]
+fn lanes_through<T: Copy, const L: usize>(
+    xs: &[T],
+    span: usize,
+    c: usize,
+    acc: &mut [T],
+    combine: &impl Fn(T, T) -> T,
+) {
+    let mut lanes: [T; L] = acc[c..c + L].try_into().expect("L lanes");
+    for group in xs.chunks_exact(span) {
+        let g: &[T; L] = group[c..c + L].try_into().expect("L lanes");
+        lanes = std::array::from_fn(|k| combine(lanes[k], g[k]));
+    }
+    acc[c..c + L].copy_from_slice(&lanes);
+}
+
 /// Whole rows of at most `SHORT_ROWS` elements, from a row `m0` with `m0 % 4 == 0`, into 4
-/// partials (`acc[(m % 4) * inner..]`): per 8 columns, four vectors held in registers through
-/// all the rows; each remaining column as four scalars.
+/// partials (`acc[(m % 4) * inner..]`). Partial `p`'s column `c` is `acc[p * inner + c]`, and
+/// row `4g + p`'s is element `p * inner + c` of group `g` (four rows, `4 * inner` elements in
+/// order): so each group goes into the partials as one flat run, lane for lane, in vectors
+/// whatever `inner` is, 32 lanes at a time held in registers through all the groups.
 #[inline(always)]
 fn short_rows<T: Copy>(xs: &[T], inner: usize, acc: &mut [T], combine: &impl Fn(T, T) -> T) {
-    let groups = xs.len() / inner / 4;
-    let (grouped, rest) = xs.split_at(groups * 4 * inner);
-    let whole = inner - inner % 8;
-    for c in (0..whole).step_by(8) {
-        let mut lanes: [[T; 8]; 4] =
-            std::array::from_fn(|p| acc[p * inner + c..][..8].try_into().expect("8 lanes"));
-        for group in grouped.chunks_exact(4 * inner) {
-            for (lane, row) in lanes.iter_mut().zip(group.chunks_exact(inner)) {
-                let row: &[T; 8] = row[c..c + 8].try_into().expect("8 lanes");
-                *lane = std::array::from_fn(|k| combine(lane[k], row[k]));
-            }
-        }
-        for (p, lane) in lanes.iter().enumerate() {
-            acc[p * inner + c..][..8].copy_from_slice(lane);
-        }
+    let span = 4 * inner;
+    let groups = xs.len() / span;
+    let (grouped, rest) = xs.split_at(groups * span);
+    // Runs of 32 lanes, then of 8, then the last (at most 4) one by one.
+    let (wide, narrow) = (span - span % 32, span - span % 8);
+    for c in (0..wide).step_by(32) {
+        lanes_through::<T, 32>(grouped, span, c, acc, combine);
     }
-    for c in whole..inner {
-        let mut lanes: [T; 4] = std::array::from_fn(|p| acc[p * inner + c]);
-        for group in grouped.chunks_exact(4 * inner) {
-            for (lane, row) in lanes.iter_mut().zip(group.chunks_exact(inner)) {
-                *lane = combine(*lane, row[c]);
+    for c in (wide..narrow).step_by(8) {
+        lanes_through::<T, 8>(grouped, span, c, acc, combine);
+    }
+    if narrow < span {
+        let lanes = &mut acc[narrow..span];
+        for group in grouped.chunks_exact(span) {
+            for (s, &v) in lanes.iter_mut().zip(&group[narrow..]) {
+                *s = combine(*s, v);
             }
-        }
-        for (p, &v) in lanes.iter().enumerate() {
-            acc[p * inner + c] = v;
         }
     }
     // The rows past the last group of four.
