@@ -491,17 +491,23 @@ fn eval_blocks<T: Real>(
                 let len = block + op.period;
                 // SAFETY: the tile's range of the bank, past the registers (checked above).
                 let tile = unsafe { std::slice::from_raw_parts_mut(base.add(next_tile), len) };
-                // The row again and again, copied whole (no index arithmetic per element).
-                for run in tile.chunks_mut(op.period) {
-                    match op.data {
-                        Data::Float(xs) => run.copy_from_slice(&xs[..run.len()]),
-                        Data::Mask(ms) => {
-                            for (t, &m) in run.iter_mut().zip(ms) {
-                                *t = mask_value(m);
-                            }
+                // The row once, then the tile's filled part copied after itself, doubling: a
+                // few copies where one per row would be a call per few elements.
+                let first = op.period.min(len);
+                match op.data {
+                    Data::Float(xs) => tile[..first].copy_from_slice(&xs[..first]),
+                    Data::Mask(ms) => {
+                        for (t, &m) in tile[..first].iter_mut().zip(ms) {
+                            *t = mask_value(m);
                         }
-                        Data::Output => unreachable!("a matmul head's product is full-size"),
                     }
+                    Data::Output => unreachable!("a matmul head's product is full-size"),
+                }
+                let mut filled = first;
+                while filled < len {
+                    let take = filled.min(len - filled);
+                    tile.copy_within(..take, filled);
+                    filled += take;
                 }
                 tile_at[i] = next_tile;
                 next_tile += len;
