@@ -33,12 +33,14 @@ pub trait Executor: Send + Sync {
 }
 
 /// A value in a slot: one of the run's feeds (by position, so a workspace outlives the run's
-/// borrows), a shared value (constant, variable, a value passed through), or the value a step
-/// wrote into its planned buffer. A buffer's value is read where it lies: memory planning
+/// borrows), a shared value (constant, variable, a value passed through), a step's new value
+/// that has no planned buffer (a fetched one: held as it is, so fetching it moves it out with
+/// no reference count made and dropped), or the value a step wrote into its planned buffer. A buffer's value is read where it lies: memory planning
 /// gives the buffer to no other step while the slot lives, so no reference count is needed.
 enum Held {
     Feed(usize),
     Shared(Arc<Value>),
+    Owned(Value),
     Buffer(usize),
 }
 
@@ -47,6 +49,7 @@ impl Held {
         match self {
             Held::Feed(i) => feeds[*i],
             Held::Shared(v) => v,
+            Held::Owned(v) => v,
             Held::Buffer(b) => buffers[*b]
                 .as_ref()
                 .expect("a buffer holds its slot's value while the slot lives"),
@@ -67,6 +70,7 @@ impl Held {
         match self {
             Held::Feed(i) => feeds[i].clone(),
             Held::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+            Held::Owned(v) => v,
             Held::Buffer(b) => buffers[b]
                 .take()
                 .expect("a buffer holds its slot's value while the slot lives"),
@@ -119,16 +123,20 @@ impl Workspace {
         }
     }
 
-    /// Moves a buffer's value out into a shared one, for a step that hands its input on as its
+    /// Moves a buffer's (or an owned) value out into a shared one, for a step that hands its input on as its
     /// output (a pass-through or a variable's new value), which then outlives the buffer's
     /// occupancy. The buffer's next occupant allocates anew unless the value comes back
     /// (`release_slot`).
     fn promote(&mut self, slot: usize) {
-        if let Some(Held::Buffer(b)) = self.slots[slot] {
-            let v = self.buffers[b]
-                .take()
-                .expect("a buffer holds its slot's value while the slot lives");
-            self.slots[slot] = Some(Held::Shared(Arc::new(v)));
+        match self.slots[slot].take() {
+            Some(Held::Buffer(b)) => {
+                let v = self.buffers[b]
+                    .take()
+                    .expect("a buffer holds its slot's value while the slot lives");
+                self.slots[slot] = Some(Held::Shared(Arc::new(v)));
+            }
+            Some(Held::Owned(v)) => self.slots[slot] = Some(Held::Shared(Arc::new(v))),
+            held => self.slots[slot] = held,
         }
     }
 
@@ -196,7 +204,7 @@ impl Workspace {
                     self.buffers[b] = Some(v);
                     Held::Buffer(b)
                 }
-                None => Held::Shared(Arc::new(v)),
+                None => Held::Owned(v),
             },
         };
         self.slots[step.output] = Some(held);
@@ -214,6 +222,7 @@ fn beside<'a>(
     match *held? {
         Held::Feed(f) => Some(feeds[f]),
         Held::Shared(ref v) => Some(v),
+        Held::Owned(ref v) => Some(v),
         Held::Buffer(c) if c < b => before[c].as_ref(),
         Held::Buffer(c) if c > b => after[c - b - 1].as_ref(),
         Held::Buffer(_) => None,
@@ -349,13 +358,14 @@ fn run_group(
     Ok(())
 }
 
-/// A step's input values, in its input order.
+/// A step's input values, in its input order (on the stack for up to 8: a fused step often
+/// has more than four).
 fn inputs_of<'a>(
     step: &Step,
     slots: &'a [Option<Held>],
     buffers: &'a [Option<Value>],
     feeds: &[&'a Value],
-) -> SmallVec<[&'a Value; 4]> {
+) -> SmallVec<[&'a Value; 8]> {
     step.inputs
         .iter()
         .map(|&s| {
