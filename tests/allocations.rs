@@ -2,7 +2,11 @@
 //! it allocates only the fetched values and the vector holding them (counted per thread by a
 //! counting allocator, so tests running beside each other do not mix their counts).
 
-use ndarray::Array2;
+#[path = "common/lcg.rs"]
+#[allow(dead_code)] // its other draws are for the random-graph tests
+mod lcg;
+
+use lcg::Lcg;
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -50,14 +54,9 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, ALLOCATIONS.with(Cell::get) - before)
 }
 
-fn data(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
-    let mut s = seed;
-    Array2::from_shape_fn((rows, cols), |_| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    })
+/// An f32 value of `shape`, deterministic per seed.
+fn data(shape: &[usize], seed: u64) -> Value {
+    Lcg(seed).value(shape)
 }
 
 /// The results of `runs` runs after a warm-up, and the most allocations any of them made.
@@ -100,7 +99,7 @@ fn a_training_step_allocates_only_its_fetched_loss() {
     let train = GradientDescent::new(0.1).minimize(loss, None).unwrap();
     let sess = Session::new(&g).with_threads(1).unwrap();
     sess.run_target(g.global_variables_initializer()).unwrap();
-    let (xs, ys) = (Value::from(data(64, 2, 1)), Value::from(data(64, 1, 2)));
+    let (xs, ys) = (data(&[64, 2], 1), data(&[64, 1], 2));
     let feeds = [feed(x, &xs), feed(y, &ys)];
     let (outs, most) = most_per_run(5, || {
         sess.run_with_targets(&[loss], &feeds, &[train]).unwrap()
@@ -120,7 +119,7 @@ fn a_target_only_update_allocates_nothing() {
     let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
     let sess = Session::new(&g).with_threads(1).unwrap();
     sess.run_target(g.global_variables_initializer()).unwrap();
-    let xs = Value::from(data(8, 4, 5));
+    let xs = data(&[8, 4], 5);
     let (_, most) = most_per_run(5, || sess.run_targets(&[train], &[feed(x, &xs)]).unwrap());
     assert_eq!(most, 0, "allocations in a run");
 }
@@ -137,7 +136,7 @@ fn fetched_gradients_cost_only_their_storage() {
     let grads = rill::compiler::gradients(&[loss], &[x, y], None).unwrap();
     let (dx, dy) = (grads[0].unwrap(), grads[1].unwrap());
     let sess = Session::new(&g).with_threads(1).unwrap();
-    let (xs, ys) = (Value::from(data(3, 4, 9)), Value::from(data(3, 4, 10)));
+    let (xs, ys) = (data(&[3, 4], 9), data(&[3, 4], 10));
     let (outs, most) = most_per_run(5, || {
         sess.run(&[dx, dy], &[feed(x, &xs), feed(y, &ys)]).unwrap()
     });
