@@ -1,4 +1,4 @@
-//! Sigmoid, tanh, exp and log give TensorFlow's bits: every array in
+//! Sigmoid, tanh, exp, log, softplus and elu give TensorFlow's bits: every array in
 //! `tests/fixtures/tf_math_bits.txt` (made by `tools/reference/tf_math_bits.py` with TF 2.21)
 //! through the plain kernel, the same step written over its buffer (a second run), and the
 //! fused kernel, f32 and f64, with lengths whose last `len % lanes` elements take TF's scalar
@@ -104,14 +104,7 @@ fn session(op: &str, dtype: DType, fusion: bool, threads: usize) -> impl Fn(&[u6
     let g = Graph::new();
     let x = g.placeholder(dtype, [None::<usize>], "x");
     let zero = g.placeholder(dtype, [0usize; 0], "zero");
-    let fx = match op {
-        "sigmoid" => x.sigmoid(),
-        "tanh" => x.tanh(),
-        "exp" => x.exp(),
-        "log" => x.log(),
-        other => panic!("unknown op {other}"),
-    };
-    let y = fx - zero;
+    let y = apply(op, x) - zero;
     let sess = Session::with_options(
         &g,
         CompileOptions {
@@ -128,10 +121,23 @@ fn session(op: &str, dtype: DType, fusion: bool, threads: usize) -> impl Fn(&[u6
     }
 }
 
+/// The fixture's op by name.
+fn apply<'g>(op: &str, x: Tensor<'g>) -> Tensor<'g> {
+    match op {
+        "sigmoid" => x.sigmoid(),
+        "tanh" => x.tanh(),
+        "exp" => x.exp(),
+        "log" => x.log(),
+        "softplus" => x.softplus(),
+        "elu" => x.elu(1.0),
+        other => panic!("unknown op {other}"),
+    }
+}
+
 fn check(fusion: bool) {
     let cases = cases();
     assert!(cases.len() > 1000, "the fixture has its arrays");
-    for op in ["sigmoid", "tanh", "exp", "log"] {
+    for op in ["sigmoid", "tanh", "exp", "log", "softplus", "elu"] {
         assert!(cases.iter().any(|c| c.op == op), "the fixture covers {op}");
     }
     let mut failures = Vec::new();
@@ -182,5 +188,34 @@ fn fused_ops_over_many_blocks_give_the_plain_kernels_bits() {
             assert_eq!(run(true, 1), plain, "{op} {dtype:?} fused, one thread");
             assert_eq!(run(true, 2), plain, "{op} {dtype:?} fused, two threads");
         }
+    }
+}
+
+#[test]
+fn an_op_with_a_tail_form_keeps_its_own_positions_when_its_consumer_broadcasts() {
+    // x has 3 elements, all in TF's scalar (tail) form; `op(x) + y` broadcasts it to 12, whose
+    // first 8 would take the packet form if the op ran at the consumer's shape. The values
+    // lie where the two forms differ for each op.
+    let xs = ndarray::Array1::from(vec![-0.3f32, -5.7, 2.9]);
+    let ys = ndarray::Array2::from_elem((4, 3), 0.0f32);
+    for op in ["sigmoid", "tanh", "exp", "log", "softplus", "elu"] {
+        let run = |fusion| {
+            let g = Graph::new();
+            let x = g.placeholder(DType::F32, [3usize], "x");
+            let y = g.placeholder(DType::F32, [4usize, 3], "y");
+            let x_in = if op == "log" { x.abs() } else { x };
+            let z = apply(op, x_in) + y;
+            let options = CompileOptions {
+                fusion,
+                ..Default::default()
+            };
+            let sess = Session::with_options(&g, options);
+            let (xv, yv) = (Value::from(xs.clone()), Value::from(ys.clone()));
+            bits(&sess.eval(z, &[feed(x, &xv), feed(y, &yv)]).unwrap())
+        };
+        let (plain, fused) = (run(false), run(true));
+        assert_eq!(fused, plain, "{op}");
+        // And the unfused result is the op's own on its 3 elements, repeated.
+        assert_eq!(plain[..3], plain[9..], "{op}");
     }
 }

@@ -1,5 +1,5 @@
-"""Writes tests/fixtures/tf_math_bits.txt: the bits of tf.math.sigmoid, tanh, exp and log on f32
-and f64 arrays, for tests/tf_math_bits.rs.
+"""Writes tests/fixtures/tf_math_bits.txt: the bits of tf.math.sigmoid, tanh, exp and log and of
+tf.nn.softplus and elu on f32 and f64 arrays, for tests/tf_math_bits.rs.
 
 Run with TensorFlow installed (the reference venv: benches/reference/run_references.sh makes
 it): python3 tools/reference/tf_math_bits.py. The output is committed; tests never need Python.
@@ -13,7 +13,8 @@ import tensorflow as tf
 
 rng = np.random.default_rng(20261201)
 out = []
-OPS = {"sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "exp": tf.math.exp, "log": tf.math.log}
+OPS = {"sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "exp": tf.math.exp, "log": tf.math.log,
+       "softplus": tf.nn.softplus, "elu": tf.nn.elu}
 
 
 def emit(op, xs):
@@ -30,10 +31,14 @@ def values(op, dtype, n):
     lo, hi = {"sigmoid": (-110, 20) if f32 else (-760, 720),
               "tanh": (-12, 12) if f32 else (-25, 25),
               "exp": (-110, 95) if f32 else (-760, 720),
-              "log": (0, 4)}[op]
+              "log": (0, 4),
+              # softplus switches form at +-13.94 (f32) and +-34.04 (f64)
+              "softplus": (-40, 40) if f32 else (-80, 80),
+              "elu": (-20, 5) if f32 else (-40, 5)}[op]
     special = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 16.6355324, 7.9073896, -9.0, -87.33655,
                         -103.97, -104.0, -104.5, 88.7, 88.723, np.inf, -np.inf, np.nan, 1e-30,
-                        -1e-30, 1e-40, -1e-40, 709.78, -745.5, 17.7, 3.4e38, -3.4e38],
+                        -1e-30, 1e-40, -1e-40, 709.78, -745.5, 17.7, 3.4e38, -3.4e38, 13.942385,
+                        -13.942385, 34.043653, -34.043653, 1e-8, -1e-8],
                        dtype=dtype)
     dense = rng.uniform(lo, hi, n // 2).astype(dtype)
     if op == "log":

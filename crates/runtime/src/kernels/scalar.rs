@@ -240,13 +240,7 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
                 x * T::from_f64(alpha)
             }
         }
-        UnaryOp::Elu { alpha } => {
-            if x > zero {
-                x
-            } else {
-                T::from_f64(alpha) * x.exp_m1()
-            }
-        }
+        UnaryOp::Elu { alpha } => elu(x, alpha, T::exp_tf),
         UnaryOp::Softplus => softplus(x),
     }
 }
@@ -260,16 +254,69 @@ pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
         UnaryOp::Tanh => x.tanh_tail(),
         UnaryOp::Exp => x.exp_tail(),
         UnaryOp::Log => x.log_tail(),
+        UnaryOp::Softplus => softplus_tail(x),
+        UnaryOp::Elu { alpha } => elu(x, alpha, T::exp_tail),
         op => unary(op, x),
     }
 }
 
-/// `log(1 + e^x)`, computed without overflow: `max(x, 0) + log1p(e^-|x|)`.
+/// TF's softplus (`SoftplusOp`), `log(1 + e^x)` on an element in a packet: exp in its packet
+/// form, log1p as Eigen's `generic_plog1p` over the packet log (see `softplus_with`).
 #[inline(always)]
 pub fn softplus<T: Real>(x: T) -> T {
-    let zero = <T as Num>::zero();
-    let m = if x > zero { x } else { zero };
-    m + (-Float::abs(x)).exp().ln_1p()
+    softplus_with(x, T::exp_tf, |e| {
+        // generic_plog1p: e where 1 + e rounds to 1 or its log is infinite, else
+        // e * (log(1 + e) / ((1 + e) - 1)), which corrects the rounding of 1 + e.
+        let one = <T as Num>::one();
+        let ep1 = e + one;
+        let log1 = ep1.log_tf();
+        if ep1 == one || ep1 == log1 {
+            e
+        } else {
+            e * (log1 / (ep1 - one))
+        }
+    })
+}
+
+/// TF's softplus on one of a tensor's last `len % T::PACKET` elements: the scalar exp and
+/// log1p.
+#[inline(always)]
+pub fn softplus_tail<T: Real>(x: T) -> T {
+    softplus_with(x, T::exp_tail, Float::ln_1p)
+}
+
+/// Softplus as TF's kernel selects it: x above `-t`, `e^x` below `t` and `log1p(e^x)`
+/// between, with `t = log(epsilon) + 2` (within epsilon of the true value in each range).
+#[inline(always)]
+fn softplus_with<T: Real>(x: T, exp: impl Fn(T) -> T, log1p: impl Fn(T) -> T) -> T {
+    let t = softplus_threshold::<T>();
+    let e = exp(x);
+    if x > -t {
+        x
+    } else if x < t {
+        e
+    } else {
+        log1p(e)
+    }
+}
+
+/// TF's `Elu`, with Keras's `alpha` on the negative side: `alpha * (exp(x) - 1)` below 0 (not
+/// expm1: TF gives 0 where exp(x) rounds to 1), x elsewhere: -0, NaN and a negative subnormal
+/// (TF's threads compare subnormals as zero) included.
+#[inline(always)]
+fn elu<T: Real>(x: T, alpha: f64, exp: impl Fn(T) -> T) -> T {
+    if x <= -T::min_positive_value() {
+        T::from_f64(alpha) * (exp(x) - <T as Num>::one())
+    } else {
+        x
+    }
+}
+
+/// `log(epsilon) + 2` in `T`: below it `e^x` is softplus to within epsilon, above its
+/// negation `x` is.
+#[inline(always)]
+fn softplus_threshold<T: Real>() -> T {
+    Float::ln(T::epsilon()) + T::from_f64(2.0)
 }
 
 /// A unary op on an integer (only the ops for which `accepts_integers` holds get here).
