@@ -56,6 +56,9 @@ fn cases() -> Vec<(&'static str, Vec<ArrayD<f64>>, Build)> {
             x[0].elu(1.0)
         }),
         ("softplus", vec![any(&[4], 16)], |_, x| x[0].softplus()),
+        ("log1p", vec![array(&[4], 17, -0.5, 2.0)], |_, x| {
+            x[0].log1p()
+        }),
         (
             "add broadcast",
             vec![any(&[2, 3], 17), any(&[3], 18)],

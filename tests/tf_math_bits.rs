@@ -1,4 +1,4 @@
-//! Sigmoid, tanh, exp, log, softplus and elu give TensorFlow's bits: every array in
+//! Sigmoid, tanh, exp, log, log1p, softplus and elu give TensorFlow's bits: every array in
 //! `tests/fixtures/tf_math_bits.txt` (made by `tools/reference/tf_math_bits.py` with TF 2.21)
 //! through the plain kernel, the same step written over its buffer (a second run), and the
 //! fused kernel, f32 and f64, with lengths whose last `len % lanes` elements take TF's scalar
@@ -130,6 +130,7 @@ fn apply<'g>(op: &str, x: Tensor<'g>) -> Tensor<'g> {
         "log" => x.log(),
         "softplus" => x.softplus(),
         "elu" => x.elu(1.0),
+        "log1p" => x.log1p(),
         other => panic!("unknown op {other}"),
     }
 }
@@ -137,7 +138,7 @@ fn apply<'g>(op: &str, x: Tensor<'g>) -> Tensor<'g> {
 fn check(fusion: bool) {
     let cases = cases();
     assert!(cases.len() > 1000, "the fixture has its arrays");
-    for op in ["sigmoid", "tanh", "exp", "log", "softplus", "elu"] {
+    for op in ["sigmoid", "tanh", "exp", "log", "log1p", "softplus", "elu"] {
         assert!(cases.iter().any(|c| c.op == op), "the fixture covers {op}");
     }
     let mut failures = Vec::new();
@@ -217,7 +218,7 @@ fn an_op_with_a_tail_form_keeps_its_own_positions_when_its_consumer_broadcasts()
     // x has 3 elements, all in TF's scalar (tail) form; `op(x) + y` broadcasts it to 12, whose
     // first 8 would take the packet form if the op ran at the consumer's shape. x[0] is a value
     // where the two forms differ. (Tanh's two forms are one function: it has no such value.)
-    for op in ["sigmoid", "exp", "log", "softplus", "elu"] {
+    for op in ["sigmoid", "exp", "log", "log1p", "softplus", "elu"] {
         let xs = ndarray::Array1::from(vec![telling_input(op), 0.7, 2.9]);
         let ys = ndarray::Array2::from_elem((4, 3), 0.0f32);
         let run = |fusion| {

@@ -22,6 +22,7 @@ forward_tests![
     sigmoid_and_tanh_large_inputs,
     activations,
     softplus_is_stable,
+    log1p_is_accurate_near_zero,
     unary_on_empty_and_f64,
     comparisons_broadcast,
     comparisons_with_nan_and_ints,
@@ -373,6 +374,27 @@ fn activations() {
         &[0.5 * em1(-2.0), 0.5 * em1(-0.5), 0.0, 0.5, 3.0],
     );
     assert!(g.constant([1i32]).try_relu().is_err(), "relu is for floats");
+}
+
+#[test]
+fn log1p_is_accurate_near_zero() {
+    // Where 1 + x rounds (1e-10 would give log(1) = 0) and across its domain: -1 gives -inf,
+    // below -1 NaN.
+    let xs = [1e-10f64, -1e-10, 0.0, 0.5, -0.5, 3.0, 1e30, -1.0, -2.0];
+    let g = Graph::new();
+    let x = g.constant(xs);
+    let want: Vec<f64> = xs.iter().map(|&v| v.ln_1p()).collect();
+    assert_close(&eval(x.log1p()), DType::F64, &[9], &want, 1e-15);
+    let x32 = g.constant([1e-10f32, -1e-7, 0.25, 7.0, -0.999]);
+    let want32: Vec<f64> = [1e-10f32, -1e-7, 0.25, 7.0, -0.999]
+        .iter()
+        .map(|&v| v.ln_1p() as f64)
+        .collect();
+    assert_close(&eval(x32.log1p()), DType::F32, &[5], &want32, 1e-6);
+    // Small values come back exactly (not as log(1 + x) = 0).
+    let tiny = eval(x.log1p()).to_f64_vec();
+    assert_eq!(tiny[0], 1e-10_f64.ln_1p());
+    assert!(tiny[1] < 0.0);
 }
 
 #[test]

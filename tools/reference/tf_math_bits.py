@@ -1,5 +1,5 @@
-"""Writes tests/fixtures/tf_math_bits.txt: the bits of tf.math.sigmoid, tanh, exp and log and of
-tf.nn.softplus and elu on f32 and f64 arrays, for tests/tf_math_bits.rs.
+"""Writes tests/fixtures/tf_math_bits.txt: the bits of tf.math.sigmoid, tanh, exp, log and log1p
+and of tf.nn.softplus and elu on f32 and f64 arrays, for tests/tf_math_bits.rs.
 
 Run with TensorFlow installed (the reference venv: benches/reference/run_references.sh makes
 it): python3 tools/reference/tf_math_bits.py. The output is committed; tests never need Python.
@@ -14,7 +14,7 @@ import tensorflow as tf
 rng = np.random.default_rng(20261201)
 out = []
 OPS = {"sigmoid": tf.math.sigmoid, "tanh": tf.math.tanh, "exp": tf.math.exp, "log": tf.math.log,
-       "softplus": tf.nn.softplus, "elu": tf.nn.elu}
+       "softplus": tf.nn.softplus, "elu": tf.nn.elu, "log1p": tf.math.log1p}
 
 
 def emit(op, xs):
@@ -34,7 +34,8 @@ def values(op, dtype, n):
               "log": (0, 4),
               # softplus switches form at +-13.94 (f32) and +-34.04 (f64)
               "softplus": (-40, 40) if f32 else (-80, 80),
-              "elu": (-20, 5) if f32 else (-40, 5)}[op]
+              "elu": (-20, 5) if f32 else (-40, 5),
+              "log1p": (-1, 4)}[op]
     special = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 16.6355324, 7.9073896, -9.0, -87.33655,
                         -103.97, -104.0, -104.5, 88.7, 88.723, np.inf, -np.inf, np.nan, 1e-30,
                         -1e-30, 1e-40, -1e-40, 709.78, -745.5, 17.7, 3.4e38, -3.4e38, 13.942385,
@@ -44,6 +45,10 @@ def values(op, dtype, n):
     if op == "log":
         # log over many binades: mantissas of every exponent.
         dense = np.exp(rng.uniform(-80, 80, n // 2)).astype(dtype)
+    if op == "log1p":
+        # log1p near 0 on both sides (where 1 + x rounds), and up to e^3.
+        mags = np.exp(rng.uniform(-40, 3, n // 2))
+        dense = np.where(rng.random(n // 2) < 0.3, -np.minimum(mags, 0.999), mags).astype(dtype)
     wide = rng.uniform(lo, hi, n // 4).astype(dtype)
     nbits = 32 if f32 else 64
     ints = rng.integers(0, 2**nbits - 1, n // 4, dtype=np.uint64, endpoint=True)
@@ -54,6 +59,8 @@ def values(op, dtype, n):
 def short(op, dtype, n):
     if op == "log":
         return np.exp(rng.uniform(-20, 20, n)).astype(dtype)
+    if op == "log1p":
+        return rng.uniform(-0.9, 5, n).astype(dtype)
     return rng.uniform(-20, 20, n).astype(dtype)
 
 

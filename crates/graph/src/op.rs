@@ -28,11 +28,12 @@ pub enum UnaryOp {
     LeakyRelu { alpha: f64 },
     Elu { alpha: f64 },
     Softplus,
+    Log1p,
 }
 
 impl UnaryOp {
     /// Every unary op, with the usual attribute values (for tests that walk the op set).
-    pub const ALL: [UnaryOp; 16] = [
+    pub const ALL: [UnaryOp; 17] = [
         UnaryOp::Neg,
         UnaryOp::Abs,
         UnaryOp::Sign,
@@ -49,6 +50,7 @@ impl UnaryOp {
         UnaryOp::LeakyRelu { alpha: 0.2 },
         UnaryOp::Elu { alpha: 1.0 },
         UnaryOp::Softplus,
+        UnaryOp::Log1p,
     ];
 
     pub fn type_name(self) -> &'static str {
@@ -69,6 +71,7 @@ impl UnaryOp {
             UnaryOp::LeakyRelu { .. } => "LeakyRelu",
             UnaryOp::Elu { .. } => "Elu",
             UnaryOp::Softplus => "Softplus",
+            UnaryOp::Log1p => "Log1p",
         }
     }
 
@@ -459,6 +462,7 @@ pub const TYPE_NAMES: &[&str] = &[
     "LeakyRelu",
     "Elu",
     "Softplus",
+    "Log1p",
     // BinaryOp::ALL, in order.
     "Add",
     "Sub",
@@ -531,6 +535,7 @@ mod tests {
             UnaryOp::LeakyRelu { .. } => 13,
             UnaryOp::Elu { .. } => 14,
             UnaryOp::Softplus => 15,
+            UnaryOp::Log1p => 16,
         };
         let binary = |b: &BinaryOp| match b {
             BinaryOp::Add => 0,
@@ -567,39 +572,39 @@ mod tests {
                 Distribution::Uniform { .. } => 11,
             },
             Op::Unary(u) => 12 + unary(u),
-            Op::Binary(b) => 28 + binary(b),
-            Op::Compare(c) => 35 + compare(c),
-            Op::Select => 41,
-            Op::Cast { .. } => 42,
-            Op::Identity => 43,
-            Op::StopGradient => 44,
-            Op::CheckNumerics { .. } => 45,
-            Op::MatMul { .. } => 46,
+            Op::Binary(b) => 29 + binary(b),
+            Op::Compare(c) => 36 + compare(c),
+            Op::Select => 42,
+            Op::Cast { .. } => 43,
+            Op::Identity => 44,
+            Op::StopGradient => 45,
+            Op::CheckNumerics { .. } => 46,
+            Op::MatMul { .. } => 47,
             Op::Reduce { op, .. } => match op {
-                ReduceOp::Sum => 47,
-                ReduceOp::Mean => 48,
-                ReduceOp::Max => 49,
-                ReduceOp::Min => 50,
+                ReduceOp::Sum => 48,
+                ReduceOp::Mean => 49,
+                ReduceOp::Max => 50,
+                ReduceOp::Min => 51,
             },
-            Op::ArgMax { .. } => 51,
-            Op::ArgMin { .. } => 52,
-            Op::Softmax { .. } => 53,
-            Op::LogSoftmax { .. } => 54,
-            Op::Reshape { .. } => 55,
-            Op::Transpose { .. } => 56,
-            Op::ExpandDims { .. } => 57,
-            Op::Squeeze { .. } => 58,
-            Op::Concat { .. } => 59,
-            Op::Stack { .. } => 60,
-            Op::Slice { .. } => 61,
-            Op::Gather { .. } => 62,
-            Op::OneHot { .. } => 63,
-            Op::ShapeOf => 64,
-            Op::BroadcastTo { .. } => 65,
-            Op::SumTo { .. } => 66,
-            Op::ReshapeTo { .. } => 67,
-            Op::SliceGrad { .. } => 68,
-            Op::GatherGrad { .. } => 69,
+            Op::ArgMax { .. } => 52,
+            Op::ArgMin { .. } => 53,
+            Op::Softmax { .. } => 54,
+            Op::LogSoftmax { .. } => 55,
+            Op::Reshape { .. } => 56,
+            Op::Transpose { .. } => 57,
+            Op::ExpandDims { .. } => 58,
+            Op::Squeeze { .. } => 59,
+            Op::Concat { .. } => 60,
+            Op::Stack { .. } => 61,
+            Op::Slice { .. } => 62,
+            Op::Gather { .. } => 63,
+            Op::OneHot { .. } => 64,
+            Op::ShapeOf => 65,
+            Op::BroadcastTo { .. } => 66,
+            Op::SumTo { .. } => 67,
+            Op::ReshapeTo { .. } => 68,
+            Op::SliceGrad { .. } => 69,
+            Op::GatherGrad { .. } => 70,
         }
     }
 

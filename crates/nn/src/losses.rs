@@ -10,7 +10,8 @@ use rill_graph::{DType, Op, Tensor, UnaryOp};
 pub const EPSILON: f64 = 1e-7;
 
 /// TF's `sigmoid_cross_entropy_with_logits`, elementwise:
-/// `max(z, 0) - z * t + log(1 + e^-|z|)`, stable for large |z|.
+/// `max(z, 0) - z * t + log1p(e^-|z|)`, stable for large |z|, with TF's ops (an Exp, then a
+/// Log1p), so the same bits.
 #[track_caller]
 pub fn sigmoid_cross_entropy_with_logits<'g>(
     labels: Tensor<'g>,
@@ -19,7 +20,7 @@ pub fn sigmoid_cross_entropy_with_logits<'g>(
     let z = logits;
     Ok(z.try_relu()?
         .try_sub(z.try_mul(labels)?)?
-        .try_add(z.try_abs()?.try_neg()?.try_softplus()?)?)
+        .try_add(z.try_abs()?.try_neg()?.try_exp()?.try_log1p()?)?)
 }
 
 /// TF's `softmax_cross_entropy_with_logits` over the last axis: `-sum(t * log_softmax(z))`.

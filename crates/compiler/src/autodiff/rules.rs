@@ -222,6 +222,8 @@ fn unary<'g>(
             dy.try_mul(slope)
         }
         UnaryOp::Softplus => dy.try_mul(x.try_sigmoid()?),
+        // TF's `_Log1pGrad`: grad * reciprocal(1 + x).
+        UnaryOp::Log1p => dy.try_mul(scalar(x, 1.0)?.try_div(x.try_add(1.0)?)?),
     }
 }
 

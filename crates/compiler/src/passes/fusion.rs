@@ -231,7 +231,7 @@ pub fn fuse(plan: &mut Plan) -> usize {
     // fetched): trees rooted at their last step.
     let mut merged_into: Vec<Option<usize>> = vec![None; n];
     // Whether a step's tree holds an op whose arithmetic depends on the element's position in
-    // its tensor (TF's sigmoid, tanh, exp and log, and softplus and elu over them, take
+    // its tensor (TF's sigmoid, tanh, exp, log and log1p, and softplus and elu over them, take
     // another form on a tensor's last elements): such a tree joins its consumer only where
     // both have the same known shape, so the fused kernel's positions are the op's own.
     let mut positional: Vec<bool> = plan
@@ -246,6 +246,7 @@ pub fn fuse(plan: &mut Plan) -> usize {
                         | UnaryOp::Exp
                         | UnaryOp::Log
                         | UnaryOp::Softplus
+                        | UnaryOp::Log1p
                         | UnaryOp::Elu { .. }
                 )
             )

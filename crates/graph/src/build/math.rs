@@ -65,6 +65,7 @@ unary_builders! {
     sigmoid, try_sigmoid, UnaryOp::Sigmoid, "`1 / (1 + e^-x)`.";
     relu, try_relu, UnaryOp::Relu, "`max(x, 0)`.";
     softplus, try_softplus, UnaryOp::Softplus, "`log(1 + e^x)`.";
+    log1p, try_log1p, UnaryOp::Log1p, "`log(1 + x)`, accurate for small x (`tf.math.log1p`).";
 }
 
 macro_rules! binary_builders {

@@ -242,6 +242,7 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
         }
         UnaryOp::Elu { alpha } => elu(x, alpha, T::exp_tf),
         UnaryOp::Softplus => softplus(x),
+        UnaryOp::Log1p => log1p(x),
     }
 }
 
@@ -255,6 +256,7 @@ pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
         UnaryOp::Exp => x.exp_tail(),
         UnaryOp::Log => x.log_tail(),
         UnaryOp::Softplus => softplus_tail(x),
+        UnaryOp::Log1p => Float::ln_1p(x),
         UnaryOp::Elu { alpha } => elu(x, alpha, T::exp_tail),
         op => unary(op, x),
     }
@@ -264,18 +266,27 @@ pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
 /// form, log1p as Eigen's `generic_plog1p` over the packet log (see `softplus_with`).
 #[inline(always)]
 pub fn softplus<T: Real>(x: T) -> T {
-    softplus_with(x, T::exp_tf, |e| {
-        // generic_plog1p: e where 1 + e rounds to 1 or its log is infinite, else
-        // e * (log(1 + e) / ((1 + e) - 1)), which corrects the rounding of 1 + e.
-        let one = <T as Num>::one();
-        let ep1 = e + one;
-        let log1 = ep1.log_tf();
-        if ep1 == one || ep1 == log1 {
-            e
-        } else {
-            e * (log1 / (ep1 - one))
-        }
-    })
+    softplus_with(x, T::exp_tf, log1p)
+}
+
+/// TF's log1p on an element in a packet: Eigen's `generic_plog1p` over the packet log. x
+/// where 1 + x rounds to 1 or its log is infinite, else x * (log(1 + x) / ((1 + x) - 1)),
+/// which corrects the rounding of 1 + x; a subnormal x (TF's threads flush them) gives a zero
+/// of its sign. (A tensor's last `len % T::PACKET` elements take the scalar `log1p`, which
+/// returns a subnormal x as it is.)
+#[inline(always)]
+pub fn log1p<T: Real>(x: T) -> T {
+    if Float::abs(x) < T::min_positive_value() {
+        return x * <T as Num>::zero();
+    }
+    let one = <T as Num>::one();
+    let xp1 = x + one;
+    let log1 = xp1.log_tf();
+    if xp1 == one || xp1 == log1 {
+        x
+    } else {
+        x * (log1 / (xp1 - one))
+    }
 }
 
 /// TF's softplus on one of a tensor's last `len % T::PACKET` elements: the scalar exp and

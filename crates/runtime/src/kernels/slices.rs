@@ -98,6 +98,7 @@ pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
         U::LeakyRelu { alpha } => each!(U::LeakyRelu { alpha }, Runs),
         U::Elu { alpha } => each!(U::Elu { alpha }, Runs),
         U::Softplus => each!(U::Softplus, Runs),
+        U::Log1p => each!(U::Log1p, Plain),
     }
 }
 
