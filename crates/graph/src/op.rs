@@ -75,6 +75,23 @@ impl UnaryOp {
         }
     }
 
+    /// Ops whose result depends on the element's position in its tensor: TF's Eigen kernels
+    /// compute a tensor's last `len % lanes` elements in another (scalar) form for sigmoid,
+    /// tanh, exp, log and log1p, and for softplus and elu over them. Fusion keeps such an op
+    /// at its own shape.
+    pub fn takes_tail_form(self) -> bool {
+        matches!(
+            self,
+            UnaryOp::Sigmoid
+                | UnaryOp::Tanh
+                | UnaryOp::Exp
+                | UnaryOp::Log
+                | UnaryOp::Log1p
+                | UnaryOp::Softplus
+                | UnaryOp::Elu { .. }
+        )
+    }
+
     /// Ops defined on integers as well as floats.
     pub fn accepts_integers(self) -> bool {
         matches!(

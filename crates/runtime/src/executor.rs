@@ -35,8 +35,9 @@ pub trait Executor: Send + Sync {
 /// A value in a slot: one of the run's feeds (by position, so a workspace outlives the run's
 /// borrows), a shared value (constant, variable, a value passed through), a step's new value
 /// that has no planned buffer (a fetched one: held as it is, so fetching it moves it out with
-/// no reference count made and dropped), or the value a step wrote into its planned buffer. A buffer's value is read where it lies: memory planning
-/// gives the buffer to no other step while the slot lives, so no reference count is needed.
+/// no reference count made and dropped), or the value a step wrote into its planned buffer.
+/// A buffer's value is read where it lies: memory planning gives the buffer to no other step
+/// while the slot lives, so no reference count is needed.
 enum Held {
     Feed(usize),
     Shared(Arc<Value>),
@@ -123,21 +124,22 @@ impl Workspace {
         }
     }
 
-    /// Moves a buffer's (or an owned) value out into a shared one, for a step that hands its input on as its
-    /// output (a pass-through or a variable's new value), which then outlives the buffer's
-    /// occupancy. The buffer's next occupant allocates anew unless the value comes back
-    /// (`release_slot`).
+    /// Moves a buffer's (or an owned) value out into a shared one, for a step that hands its
+    /// input on as its output (a pass-through or a variable's new value), which then outlives
+    /// the buffer's occupancy. The buffer's next occupant allocates anew unless the value
+    /// comes back (`release_slot`).
     fn promote(&mut self, slot: usize) {
-        match self.slots[slot].take() {
-            Some(Held::Buffer(b)) => {
-                let v = self.buffers[b]
-                    .take()
-                    .expect("a buffer holds its slot's value while the slot lives");
-                self.slots[slot] = Some(Held::Shared(Arc::new(v)));
+        let v = match self.slots[slot].take() {
+            Some(Held::Buffer(b)) => self.buffers[b]
+                .take()
+                .expect("a buffer holds its slot's value while the slot lives"),
+            Some(Held::Owned(v)) => v,
+            held => {
+                self.slots[slot] = held;
+                return;
             }
-            Some(Held::Owned(v)) => self.slots[slot] = Some(Held::Shared(Arc::new(v))),
-            held => self.slots[slot] = held,
-        }
+        };
+        self.slots[slot] = Some(Held::Shared(Arc::new(v)));
     }
 
     /// Promotes the input a step is about to pass through, if it will.
@@ -473,10 +475,10 @@ fn run_step(
         }
         Op::Random { distribution, seed } => {
             let shape = match inputs.first() {
-                Some(dims) => kernels::array::shape_arg(dims)
-                    .map_err(|m| kernel_error(step, inputs, m))?
-                    .to_vec(),
-                None => step.shape.to_known().unwrap_or_default(),
+                Some(dims) => {
+                    kernels::array::shape_arg(dims).map_err(|m| kernel_error(step, inputs, m))?
+                }
+                None => SmallVec::from_vec(step.shape.to_known().unwrap_or_default()),
             };
             return Ok(Produced::Fresh(kernels::random::sample(
                 *distribution,

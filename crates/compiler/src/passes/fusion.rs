@@ -231,26 +231,12 @@ pub fn fuse(plan: &mut Plan) -> usize {
     // fetched): trees rooted at their last step.
     let mut merged_into: Vec<Option<usize>> = vec![None; n];
     // Whether a step's tree holds an op whose arithmetic depends on the element's position in
-    // its tensor (TF's sigmoid, tanh, exp, log and log1p, and softplus and elu over them, take
-    // another form on a tensor's last elements): such a tree joins its consumer only where
-    // both have the same known shape, so the fused kernel's positions are the op's own.
+    // its tensor (`UnaryOp::takes_tail_form`): such a tree joins its consumer only where both
+    // have the same known shape, so the fused kernel's positions are the op's own.
     let mut positional: Vec<bool> = plan
         .steps
         .iter()
-        .map(|s| {
-            matches!(
-                s.op,
-                Op::Unary(
-                    UnaryOp::Sigmoid
-                        | UnaryOp::Tanh
-                        | UnaryOp::Exp
-                        | UnaryOp::Log
-                        | UnaryOp::Softplus
-                        | UnaryOp::Log1p
-                        | UnaryOp::Elu { .. }
-                )
-            )
-        })
+        .map(|s| matches!(s.op, Op::Unary(u) if u.takes_tail_form()))
         .collect();
     for k in 0..n {
         let Some(t) = elem[k] else { continue };

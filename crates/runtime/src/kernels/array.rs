@@ -223,7 +223,6 @@ pub fn shape_of(x: &Value) -> Value {
     Value::from_vec(&[dims.len()], dims).expect("length matches")
 }
 
-/// A shape given as a run-time i64 vector.
 /// The dimensions a shape operand (a 1-D i64 tensor) holds; on the stack for ranks up to 6.
 pub fn shape_arg(v: &Value) -> Result<smallvec::SmallVec<[usize; 6]>, String> {
     match v {

@@ -493,7 +493,9 @@ fn eval_blocks<T: Real>(
                 let tile = unsafe { std::slice::from_raw_parts_mut(base.add(next_tile), len) };
                 // The row once, then the tile's filled part copied after itself, doubling: a
                 // few copies where one per row would be a call per few elements.
-                let first = op.period.min(len);
+                // (A row operand's period is at least 2, and the tile one period longer than a
+                // block.)
+                let first = op.period;
                 match op.data {
                     Data::Float(xs) => tile[..first].copy_from_slice(&xs[..first]),
                     Data::Mask(ms) => {

@@ -247,7 +247,8 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
 }
 
 /// A unary op on one of the last `len % T::PACKET` elements of a tensor: as `unary`, but in
-/// the scalar form TF's Eigen kernels take there where that differs.
+/// the scalar form TF's Eigen kernels take there where that differs (the ops
+/// `UnaryOp::takes_tail_form` names, which fusion keeps at their own shape).
 #[inline(always)]
 pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
     match op {
