@@ -56,15 +56,17 @@ unsafe impl<T> Sync for SendMutPtr<T> {}
 /// Products of at least this many multiply-adds are cut into panels split across the pool.
 pub(crate) const PARALLEL_FLOPS: usize = 1 << 21;
 
-/// Panels of a big product: enough for the pool to balance, few enough that each packs its
-/// operands once (fixed, so results do not depend on the thread count).
+/// Panels of a big product through the `gemm` crate: enough for the pool to balance, few
+/// enough that each packs its operands once (fixed, so results do not depend on the thread
+/// count).
 const PANELS: usize = 4;
 
 /// The narrowest panel, in rows or columns.
 const MIN_PANEL: usize = 32;
 
-/// A 2-D float product with the `gemm` crate (AVX-512 / AVX2 / portable, chosen at run time):
-/// transposes are strides, so no operand is copied.
+/// A 2-D float product: f32 through rill's own kernels (`narrow`, `sgemm`) where the CPU has
+/// AVX2 and FMA, else the `gemm` crate (AVX-512 / AVX2 / portable, chosen at run time).
+/// Transposes are strides, so no operand is copied first.
 fn fast_2d<T: LinalgScalar + Element + num_traits::Zero + Send + Sync>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
@@ -154,6 +156,33 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
         // SAFETY: the kernel wrote all m * n elements, within the capacity.
         unsafe { out.set_len(m * n) };
         return Ok(false);
+    }
+    if TypeId::of::<T>() == TypeId::of::<f32>() && super::sgemm::available() {
+        let strided = |ptr: *const T, row_stride, col_stride| super::narrow::Strided {
+            ptr: ptr.cast::<f32>(),
+            row_stride,
+            col_stride,
+        };
+        // SAFETY: T is f32 (same type id), and the CPU has AVX2 and FMA; the pointers and
+        // strides describe `a` and `b` exactly as ndarray lays them out (m x k and k x n,
+        // checked above, all positive); `out`'s capacity holds m x n elements and aliases
+        // neither operand.
+        let ran = unsafe {
+            super::sgemm::product(
+                (m, n, k),
+                strided(a_ptr.0, lhs_rs, lhs_cs),
+                strided(b_ptr.0, rhs_rs, rhs_cs),
+                out_ptr.0.cast::<f32>(),
+                parallel,
+                PARALLEL_FLOPS,
+                // SAFETY: T is f32, so the epilogue's type is the same.
+                epilogue
+                    .map(|f| std::mem::transmute::<RowsEpilogue<'_, T>, RowsEpilogue<'_, f32>>(f)),
+            )
+        };
+        // SAFETY: the product wrote all m * n elements, within the capacity.
+        unsafe { out.set_len(m * n) };
+        return Ok(ran);
     }
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };

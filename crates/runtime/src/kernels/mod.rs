@@ -10,6 +10,7 @@ mod narrow;
 pub mod random;
 pub mod reduce;
 pub mod scalar;
+mod sgemm;
 pub mod slices;
 
 use ndarray::{ArrayD, Dimension, IxDyn};

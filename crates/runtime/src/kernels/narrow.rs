@@ -29,7 +29,7 @@ pub(super) struct Strided {
 impl Strided {
     /// SAFETY: `(i, j)` lies inside the matrix the pointer and strides describe.
     #[inline(always)]
-    unsafe fn at(self, i: usize, j: usize) -> f32 {
+    pub(super) unsafe fn at(self, i: usize, j: usize) -> f32 {
         *self
             .ptr
             .offset(i as isize * self.row_stride + j as isize * self.col_stride)

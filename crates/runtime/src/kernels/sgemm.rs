@@ -1,0 +1,479 @@
+//! f32 matrix products on AVX2 + FMA, in the BLIS design: the operands are copied into panels
+//! that stay in cache (a block of the right operand in L3, of the left in L2, one panel of each
+//! in L1), and a micro-kernel keeps a 6 x 16 tile of the output in twelve registers while it
+//! runs down the shared dimension.
+//!
+//! Every output element is summed the same way wherever it falls: the shared dimension is cut
+//! into blocks by its length alone, each block is one chain of fused multiply-adds from zero,
+//! and the blocks are added to the output in order. So results depend on the shape alone: not
+//! on the thread count, on how the output is split, or on which tile an element lies in.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+use super::matmul::RowsEpilogue;
+use super::narrow::Strided;
+use super::scalar::Real;
+use crate::parallel::Parallel;
+use rayon::prelude::*;
+
+/// Rows of the register tile.
+const MR: usize = 6;
+/// Columns of the register tile (two AVX vectors).
+const NR: usize = 16;
+/// The longest block of the shared dimension: a 16-column panel of it is 16 KB, half of L1.
+const KC_MAX: usize = 256;
+/// Rows of the left operand packed at once: 96 x 256 floats is 96 KB, well inside L2.
+const MC: usize = 96;
+/// Columns of the right operand packed at once: 256 x 1024 floats is 1 MB, in L3.
+const NC: usize = 1024;
+
+/// Whether the CPU runs this kernel (AVX2 and FMA).
+pub(super) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::has_avx2()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The output's storage, shared by the tasks of one product (which write disjoint parts).
+#[derive(Clone, Copy)]
+struct Output(*mut f32);
+// SAFETY: tasks write disjoint rectangles of the output (see `product`), and `product` returns
+// only when every task is done.
+unsafe impl Send for Output {}
+unsafe impl Sync for Output {}
+
+/// The operands as the tasks of one product read them.
+#[derive(Clone, Copy)]
+struct Operands {
+    a: Strided,
+    b: Strided,
+}
+// SAFETY: the operands are only read, and outlive the product.
+unsafe impl Send for Operands {}
+unsafe impl Sync for Operands {}
+
+/// Writes `a` (`m x k`) times `b` (`k x n`) row-major into `dst`, which is not read before it
+/// is written. Products of at least `parallel_flops` multiply-adds split their output over the
+/// pool: into column stripes when it is at least as wide as it is tall (each task packs the
+/// whole left operand and its own stripe of the right), else into row stripes. When the split
+/// is by rows (or there is none), `epilogue` runs on each task's rows once they are final,
+/// while they are in cache, and the result is `true`; otherwise the caller runs it.
+///
+/// # Safety
+/// `available()` holds; `m, n, k > 0`; `a` and `b` describe readable `m x k` and `k x n`
+/// matrices; `dst` is valid for writing `m * n` elements and aliases neither operand.
+pub(super) unsafe fn product(
+    (m, n, k): (usize, usize, usize),
+    a: Strided,
+    b: Strided,
+    dst: *mut f32,
+    parallel: &Parallel,
+    parallel_flops: usize,
+    epilogue: Option<RowsEpilogue<'_, f32>>,
+) -> bool {
+    let tasks = if m.saturating_mul(n).saturating_mul(k) >= parallel_flops {
+        parallel.threads()
+    } else {
+        1
+    };
+    let by_rows = tasks == 1 || m > n;
+    let (ops, out) = (Operands { a, b }, Output(dst));
+    let run = move || split(m, n, k, ops, out, tasks, by_rows, epilogue);
+    if tasks > 1 {
+        parallel.run(run);
+    } else {
+        run();
+    }
+    by_rows && epilogue.is_some()
+}
+
+/// Runs the product in `tasks` stripes of rows (`by_rows`) or columns, on the current pool.
+#[allow(clippy::too_many_arguments)]
+fn split(
+    m: usize,
+    n: usize,
+    k: usize,
+    ops: Operands,
+    out: Output,
+    tasks: usize,
+    by_rows: bool,
+    epilogue: Option<RowsEpilogue<'_, f32>>,
+) {
+    let (len, unit) = if by_rows { (m, MR) } else { (n, NR) };
+    // Stripes are whole tiles, so only the last task has a ragged edge.
+    let stripe = len.div_ceil(tasks).div_ceil(unit) * unit;
+    let task = |t: usize| {
+        let (from, to) = ((t * stripe).min(len), ((t + 1) * stripe).min(len));
+        if from == to {
+            return;
+        }
+        let (rows, cols) = if by_rows {
+            ((from, to), (0, n))
+        } else {
+            ((0, m), (from, to))
+        };
+        let on_rows = if by_rows { epilogue } else { None };
+        // SAFETY: `product`'s contract; task `t` writes only its own stripe of the output.
+        unsafe { stripe_product(rows, cols, k, ops, out, n, on_rows) };
+    };
+    if tasks > 1 {
+        (0..tasks).into_par_iter().for_each(task);
+    } else {
+        task(0);
+    }
+}
+
+/// The length of each block of the shared dimension: as even as the blocks can be, by `k` alone.
+fn depth_block(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC_MAX))
+}
+
+/// Writes rows `rows` by columns `cols` of the product into `out` (row stride `ldc`), then runs
+/// `epilogue` on those rows when given (the stripe must then span all columns).
+///
+/// # Safety
+/// As `product`; the ranges lie inside the output, and no other thread writes them meanwhile.
+unsafe fn stripe_product(
+    rows: (usize, usize),
+    cols: (usize, usize),
+    k: usize,
+    ops: Operands,
+    out: Output,
+    ldc: usize,
+    epilogue: Option<RowsEpilogue<'_, f32>>,
+) {
+    let kc_len = depth_block(k);
+    let a_room = MC.div_ceil(MR) * MR * kc_len;
+    let b_room = NC.min(cols.1 - cols.0).div_ceil(NR) * NR * kc_len;
+    // Eight spare elements let the panels start on a 32-byte boundary.
+    f32::with_scratch(a_room + b_room + 8, |scratch| {
+        let skip = scratch.as_ptr().align_offset(32).min(8);
+        let (a_panels, b_panels) = scratch[skip..].split_at_mut(a_room);
+        let whole_rows = cols == (0, ldc) && ldc <= NC;
+        for jc in (cols.0..cols.1).step_by(NC) {
+            let nc = NC.min(cols.1 - jc);
+            let mut p0 = 0;
+            while p0 < k {
+                let kc = kc_len.min(k - p0);
+                let (first, last) = (p0 == 0, p0 + kc == k);
+                pack_b(ops.b, (p0, kc), (jc, nc), b_panels);
+                for ic in (rows.0..rows.1).step_by(MC) {
+                    let mc = MC.min(rows.1 - ic);
+                    pack_a(ops.a, (ic, mc), (p0, kc), a_panels);
+                    for jr in (0..nc).step_by(NR) {
+                        let b_panel = b_panels[jr * kc..].as_ptr();
+                        for ir in (0..mc).step_by(MR) {
+                            let a_panel = a_panels[ir * kc..].as_ptr();
+                            let c = out.0.add((ic + ir) * ldc + jc + jr);
+                            let (mr, nr) = (MR.min(mc - ir), NR.min(nc - jr));
+                            tile(kc, a_panel, b_panel, c, ldc, first, (mr, nr));
+                        }
+                    }
+                    if let (true, true, Some(f)) = (last, whole_rows, epilogue) {
+                        // These rows are final: run the epilogue while they are in cache.
+                        f(
+                            ic * ldc,
+                            std::slice::from_raw_parts_mut(out.0.add(ic * ldc), mc * ldc),
+                        );
+                    }
+                }
+                p0 += kc;
+            }
+        }
+        if let (false, Some(f)) = (whole_rows, epilogue) {
+            let (from, count) = (rows.0 * ldc, (rows.1 - rows.0) * ldc);
+            f(from, std::slice::from_raw_parts_mut(out.0.add(from), count));
+        }
+    });
+}
+
+/// Copies rows `i0..i0 + mc` and columns `p0..p0 + kc` of `a` into `dst` as panels of `MR`
+/// rows, each stored column by column (`MR` elements per step of the shared dimension), with
+/// zeros past the last row.
+///
+/// # Safety
+/// The ranges lie inside `a`; `dst` holds `mc` rounded up to `MR`, times `kc`, elements.
+unsafe fn pack_a(a: Strided, (i0, mc): (usize, usize), (p0, kc): (usize, usize), dst: &mut [f32]) {
+    for (panel, ir) in dst.chunks_exact_mut(MR * kc).zip((0..mc).step_by(MR)) {
+        let rows = MR.min(mc - ir);
+        for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+            for (i, slot) in step.iter_mut().enumerate() {
+                *slot = if i < rows {
+                    a.at(i0 + ir + i, p0 + p)
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+}
+
+/// Copies rows `p0..p0 + kc` and columns `j0..j0 + nc` of `b` into `dst` as panels of `NR`
+/// columns, each stored row by row (`NR` elements per step of the shared dimension), with
+/// zeros past the last column.
+///
+/// # Safety
+/// The ranges lie inside `b`; `dst` holds `nc` rounded up to `NR`, times `kc`, elements.
+unsafe fn pack_b(b: Strided, (p0, kc): (usize, usize), (j0, nc): (usize, usize), dst: &mut [f32]) {
+    for (panel, jr) in dst.chunks_exact_mut(NR * kc).zip((0..nc).step_by(NR)) {
+        let cols = NR.min(nc - jr);
+        let origin = b
+            .ptr
+            .offset(p0 as isize * b.row_stride + (j0 + jr) as isize * b.col_stride);
+        if cols == NR && b.col_stride == 1 {
+            // Rows in order (the usual layout): one copy of 16 elements per step.
+            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
+                let src = origin.offset(p as isize * b.row_stride);
+                step.copy_from_slice(std::slice::from_raw_parts(src, NR));
+            }
+        } else if cols == NR && b.row_stride == 1 {
+            // A transposed operand: each column is contiguous, so read it down the panel.
+            for j in 0..NR {
+                let src = origin.offset(j as isize * b.col_stride);
+                for p in 0..kc {
+                    panel[p * NR + j] = *src.add(p);
+                }
+            }
+        } else {
+            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
+                for (j, slot) in step.iter_mut().enumerate() {
+                    *slot = if j < cols {
+                        b.at(p0 + p, j0 + jr + j)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// One `mr x nr` tile of the output (at most `MR x NR`): written from the sum over this block
+/// of the shared dimension when `first`, else that sum is added to it. A partial tile is summed
+/// in full in a scratch tile and its valid part copied, with the same arithmetic.
+///
+/// # Safety
+/// `a` and `b` are packed panels of `kc` steps; `c` is valid for an `mr x nr` tile with row
+/// stride `ldc`.
+#[inline(always)]
+unsafe fn tile(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    first: bool,
+    (mr, nr): (usize, usize),
+) {
+    if mr == MR && nr == NR {
+        return micro(kc, a, b, c, ldc, first);
+    }
+    let mut sum = [0.0f32; MR * NR];
+    micro(kc, a, b, sum.as_mut_ptr(), NR, true);
+    for i in 0..mr {
+        let row = std::slice::from_raw_parts_mut(c.add(i * ldc), nr);
+        for (slot, &s) in row.iter_mut().zip(&sum[i * NR..]) {
+            *slot = if first { s } else { *slot + s };
+        }
+    }
+}
+
+/// The micro-kernel: a full `MR x NR` tile, twelve accumulators fed by one broadcast element of
+/// `a` and two vectors of `b` per step.
+///
+/// # Safety
+/// As `tile`, for a full tile; the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn micro(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, first: bool) {
+    let mut lo = [_mm256_setzero_ps(); MR];
+    let mut hi = [_mm256_setzero_ps(); MR];
+    // The tile's rows are read or written once the sum is done: fetch them meanwhile.
+    for i in 0..MR {
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1).cast());
+    }
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        let (b_lo, b_hi) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
+        for i in 0..MR {
+            let ai = _mm256_broadcast_ss(&*a.add(i));
+            lo[i] = _mm256_fmadd_ps(ai, b_lo, lo[i]);
+            hi[i] = _mm256_fmadd_ps(ai, b_hi, hi[i]);
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    }
+    for i in 0..MR {
+        let row = c.add(i * ldc);
+        if first {
+            _mm256_storeu_ps(row, lo[i]);
+            _mm256_storeu_ps(row.add(8), hi[i]);
+        } else {
+            _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), lo[i]));
+            _mm256_storeu_ps(
+                row.add(8),
+                _mm256_add_ps(_mm256_loadu_ps(row.add(8)), hi[i]),
+            );
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn micro(_: usize, _: *const f32, _: *const f32, _: *mut f32, _: usize, _: bool) {
+    unreachable!("`available()` is false off x86_64")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// `a` as stored (`m x k`, or `k x m` when transposed) and its strides.
+    fn operand(data: &[f32], rows: usize, cols: usize, transposed: bool) -> Strided {
+        let (row_stride, col_stride) = if transposed {
+            (1, rows as isize)
+        } else {
+            (cols as isize, 1)
+        };
+        Strided {
+            ptr: data.as_ptr(),
+            row_stride,
+            col_stride,
+        }
+    }
+
+    fn run(
+        (m, n, k): (usize, usize, usize),
+        (ta, tb): (bool, bool),
+        tasks: usize,
+        by_rows: bool,
+    ) -> (Vec<f32>, Vec<f64>) {
+        let (a, b) = (values(m * k, 1), values(k * n, 2));
+        let (sa, sb) = (operand(&a, m, k, ta), operand(&b, k, n, tb));
+        let mut out = vec![f32::NAN; m * n];
+        let ops = Operands { a: sa, b: sb };
+        let pool = Parallel::with_threads(tasks).unwrap();
+        pool.run(|| split(m, n, k, ops, Output(out.as_mut_ptr()), tasks, by_rows, None));
+        let exact = (0..m * n)
+            .map(|e| {
+                let (i, j) = (e / n, e % n);
+                // SAFETY: i < m, j < n, p < k.
+                (0..k)
+                    .map(|p| unsafe { sa.at(i, p) as f64 * sb.at(p, j) as f64 })
+                    .sum()
+            })
+            .collect();
+        (out, exact)
+    }
+
+    #[test]
+    fn products_match_a_sum_in_f64_for_ragged_shapes_and_transposes() {
+        if !available() {
+            return;
+        }
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (6, 16, 1),
+            (7, 17, 3),
+            (5, 15, 300),
+            (97, 33, 257),
+            (13, 1030, 20),
+            (200, 40, 513),
+        ] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let (out, exact) = run((m, n, k), (ta, tb), 1, true);
+                    for (e, (&got, &want)) in out.iter().zip(&exact).enumerate() {
+                        let tol = 1e-5 * (k as f64).sqrt() * 4.0;
+                        assert!(
+                            (got as f64 - want).abs() <= tol,
+                            "{m}x{k}x{n} ta={ta} tb={tb} element {e}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_bits_do_not_depend_on_the_split() {
+        if !available() {
+            return;
+        }
+        for &(m, n, k) in &[(100, 70, 600), (61, 130, 257), (1100, 20, 40)] {
+            let (alone, _) = run((m, n, k), (false, true), 1, true);
+            for tasks in [2, 3] {
+                for by_rows in [true, false] {
+                    let (split, _) = run((m, n, k), (false, true), tasks, by_rows);
+                    let same = alone
+                        .iter()
+                        .zip(&split)
+                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{k}x{n}: {tasks} tasks by_rows={by_rows} differ");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_epilogue_sees_every_row_once_after_its_sum() {
+        if !available() {
+            return;
+        }
+        // Split by rows, with one block of columns and with two (1100 > NC), then by columns.
+        for &(m, n, k) in &[(200, 40, 300), (1200, 1100, 20), (30, 100, 20)] {
+            let (a, b) = (values(m * k, 3), values(k * n, 4));
+            let ops = Operands {
+                a: operand(&a, m, k, false),
+                b: operand(&b, k, n, false),
+            };
+            let mut plain = vec![0.0f32; m * n];
+            split(m, n, k, ops, Output(plain.as_mut_ptr()), 1, true, None);
+            let seen = std::sync::Mutex::new(vec![0u8; m * n]);
+            let double = |start: usize, rows: &mut [f32]| {
+                let mut seen = seen.lock().unwrap();
+                for (i, x) in rows.iter_mut().enumerate() {
+                    seen[start + i] += 1;
+                    *x *= 2.0;
+                }
+            };
+            let mut out = vec![0.0f32; m * n];
+            let pool = Parallel::with_threads(2).unwrap();
+            let ran = unsafe {
+                product(
+                    (m, n, k),
+                    ops.a,
+                    ops.b,
+                    out.as_mut_ptr(),
+                    &pool,
+                    0,
+                    Some(&double),
+                )
+            };
+            assert_eq!(ran, m > n, "{m}x{k}x{n}: the epilogue ran in the product");
+            if !ran {
+                double(0, &mut out);
+            }
+            assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
+            assert!(out.iter().zip(&plain).all(|(x, y)| *x == 2.0 * y));
+        }
+    }
+}
