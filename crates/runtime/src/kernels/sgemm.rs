@@ -21,6 +21,8 @@ use rayon::prelude::*;
 const MR: usize = 6;
 /// Columns of the register tile (two AVX vectors).
 const NR: usize = 16;
+/// Room past the left operand's panels for the two lanes its last store spills (`pack_a`).
+const A_SLACK: usize = 8;
 /// The longest block of the shared dimension: a 16-column panel of it is 16 KB, half of L1.
 const KC_MAX: usize = 256;
 /// Rows of the left operand packed at once: 96 x 256 floats is 96 KB, well inside L2.
@@ -149,7 +151,7 @@ unsafe fn stripe_product(
     epilogue: Option<RowsEpilogue<'_, f32>>,
 ) {
     let kc_len = depth_block(k);
-    let a_room = MC.div_ceil(MR) * MR * kc_len;
+    let a_room = MC.div_ceil(MR) * MR * kc_len + A_SLACK;
     let b_room = NC.min(cols.1 - cols.0).div_ceil(NR) * NR * kc_len;
     // Eight spare elements let the panels start on a 32-byte boundary.
     f32::with_scratch(a_room + b_room + 8, |scratch| {
@@ -198,14 +200,42 @@ unsafe fn stripe_product(
 /// zeros past the last row.
 ///
 /// # Safety
-/// The ranges lie inside `a`; `dst` holds `mc` rounded up to `MR`, times `kc`, elements.
+/// The ranges lie inside `a`; `dst` holds `mc` rounded up to `MR`, times `kc`, elements; the
+/// CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn pack_a(a: Strided, (i0, mc): (usize, usize), (p0, kc): (usize, usize), dst: &mut [f32]) {
-    for (panel, ir) in dst.chunks_exact_mut(MR * kc).zip((0..mc).step_by(MR)) {
+    assert!(dst.len() >= mc.div_ceil(MR) * MR * kc + A_SLACK);
+    let base = dst.as_mut_ptr();
+    for ir in (0..mc).step_by(MR) {
         let rows = MR.min(mc - ir);
-        for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+        let panel = base.add(ir * kc);
+        let mut p = 0;
+        if rows == MR && a.col_stride == 1 {
+            // Rows in order (the usual layout): eight steps of six rows at a time, read along
+            // the rows and turned into columns in registers. Each step is stored as eight
+            // lanes, whose last two the next step overwrites (the last step's spill into
+            // the next panel, or the slack, before that panel is packed).
+            let row = |i: usize| {
+                a.ptr
+                    .offset((i0 + ir + i) as isize * a.row_stride + p0 as isize)
+            };
+            while p + 8 <= kc {
+                let mut r = [_mm256_setzero_ps(); 8];
+                for (i, v) in r.iter_mut().take(MR).enumerate() {
+                    *v = _mm256_loadu_ps(row(i).add(p));
+                }
+                for (q, v) in transpose8(r).into_iter().enumerate() {
+                    _mm256_storeu_ps(panel.add((p + q) * MR), v);
+                }
+                p += 8;
+            }
+        }
+        let panel = std::slice::from_raw_parts_mut(panel, MR * kc);
+        for (q, step) in panel.chunks_exact_mut(MR).enumerate().skip(p) {
             for (i, slot) in step.iter_mut().enumerate() {
                 *slot = if i < rows {
-                    a.at(i0 + ir + i, p0 + p)
+                    a.at(i0 + ir + i, p0 + q)
                 } else {
                     0.0
                 };
@@ -219,39 +249,89 @@ unsafe fn pack_a(a: Strided, (i0, mc): (usize, usize), (p0, kc): (usize, usize),
 /// zeros past the last column.
 ///
 /// # Safety
-/// The ranges lie inside `b`; `dst` holds `nc` rounded up to `NR`, times `kc`, elements.
+/// The ranges lie inside `b`; `dst` holds `nc` rounded up to `NR`, times `kc`, elements; the
+/// CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn pack_b(b: Strided, (p0, kc): (usize, usize), (j0, nc): (usize, usize), dst: &mut [f32]) {
-    for (panel, jr) in dst.chunks_exact_mut(NR * kc).zip((0..nc).step_by(NR)) {
+    // Columns in whole panels; a ragged last panel is copied element by element below.
+    let whole = nc / NR * NR;
+    let at = |p: usize, j: usize| {
+        b.ptr
+            .offset((p0 + p) as isize * b.row_stride + (j0 + j) as isize * b.col_stride)
+    };
+    let mut done = 0;
+    if b.col_stride == 1 {
+        // Rows in order (the usual layout): each row of the block is read once, in order, its
+        // pieces of 16 going to their panels.
+        for p in 0..kc {
+            let src = at(p, 0);
+            for jr in (0..whole).step_by(NR) {
+                let piece = std::slice::from_raw_parts(src.add(jr), NR);
+                dst[jr * kc + p * NR..][..NR].copy_from_slice(piece);
+            }
+        }
+        done = kc;
+    } else if b.row_stride == 1 {
+        // A transposed operand, each column contiguous: eight steps of eight columns at a
+        // time, read down the columns and turned into rows in registers.
+        while done + 8 <= kc {
+            for j8 in (0..whole).step_by(8) {
+                let mut r = [_mm256_setzero_ps(); 8];
+                for (l, v) in r.iter_mut().enumerate() {
+                    *v = _mm256_loadu_ps(at(done, j8 + l));
+                }
+                let (jr, lane) = (j8 / NR * NR, j8 % NR);
+                for (q, v) in transpose8(r).into_iter().enumerate() {
+                    let to = dst.as_mut_ptr().add(jr * kc + (done + q) * NR + lane);
+                    _mm256_storeu_ps(to, v);
+                }
+            }
+            done += 8;
+        }
+    }
+    for jr in (0..nc).step_by(NR) {
         let cols = NR.min(nc - jr);
-        let origin = b
-            .ptr
-            .offset(p0 as isize * b.row_stride + (j0 + jr) as isize * b.col_stride);
-        if cols == NR && b.col_stride == 1 {
-            // Rows in order (the usual layout): one copy of 16 elements per step.
-            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
-                let src = origin.offset(p as isize * b.row_stride);
-                step.copy_from_slice(std::slice::from_raw_parts(src, NR));
-            }
-        } else if cols == NR && b.row_stride == 1 {
-            // A transposed operand: each column is contiguous, so read it down the panel.
-            for j in 0..NR {
-                let src = origin.offset(j as isize * b.col_stride);
-                for p in 0..kc {
-                    panel[p * NR + j] = *src.add(p);
-                }
-            }
-        } else {
-            for (p, step) in panel.chunks_exact_mut(NR).enumerate() {
-                for (j, slot) in step.iter_mut().enumerate() {
-                    *slot = if j < cols {
-                        b.at(p0 + p, j0 + jr + j)
-                    } else {
-                        0.0
-                    };
-                }
+        let from = if cols == NR { done } else { 0 };
+        for p in from..kc {
+            for (j, slot) in dst[jr * kc + p * NR..][..NR].iter_mut().enumerate() {
+                *slot = if j < cols { *at(p, jr + j) } else { 0.0 };
             }
         }
     }
+}
+
+/// Eight vectors of eight turned around: element `q` of vector `l` becomes element `l` of
+/// vector `q`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
 }
 
 /// One `mr x nr` tile of the output (at most `MR x NR`): written from the sum over this block
@@ -327,6 +407,16 @@ unsafe fn micro(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize
 
 #[cfg(not(target_arch = "x86_64"))]
 unsafe fn micro(_: usize, _: *const f32, _: *const f32, _: *mut f32, _: usize, _: bool) {
+    unreachable!("`available()` is false off x86_64")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn pack_a(_: Strided, _: (usize, usize), _: (usize, usize), _: &mut [f32]) {
+    unreachable!("`available()` is false off x86_64")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn pack_b(_: Strided, _: (usize, usize), _: (usize, usize), _: &mut [f32]) {
     unreachable!("`available()` is false off x86_64")
 }
 
