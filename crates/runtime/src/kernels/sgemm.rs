@@ -153,9 +153,11 @@ unsafe fn stripe_product(
     let kc_len = depth_block(k);
     let a_room = MC.div_ceil(MR) * MR * kc_len + A_SLACK;
     let b_room = NC.min(cols.1 - cols.0).div_ceil(NR) * NR * kc_len;
-    // Eight spare elements let the panels start on a 32-byte boundary.
-    f32::with_scratch(a_room + b_room + 8, |scratch| {
-        let skip = scratch.as_ptr().align_offset(32).min(8);
+    // The panels start on cache lines (16 elements), so each step of a right-operand panel
+    // is one line, not two halves of two.
+    let a_room = a_room.div_ceil(16) * 16;
+    f32::with_scratch(a_room + b_room + 16, |scratch| {
+        let skip = scratch.as_ptr().align_offset(64).min(16);
         let (a_panels, b_panels) = scratch[skip..].split_at_mut(a_room);
         let whole_rows = cols == (0, ldc) && ldc <= NC;
         for jc in (cols.0..cols.1).step_by(NC) {
@@ -168,15 +170,8 @@ unsafe fn stripe_product(
                 for ic in (rows.0..rows.1).step_by(MC) {
                     let mc = MC.min(rows.1 - ic);
                     pack_a(ops.a, (ic, mc), (p0, kc), a_panels);
-                    for jr in (0..nc).step_by(NR) {
-                        let b_panel = b_panels[jr * kc..].as_ptr();
-                        for ir in (0..mc).step_by(MR) {
-                            let a_panel = a_panels[ir * kc..].as_ptr();
-                            let c = out.0.add((ic + ir) * ldc + jc + jr);
-                            let (mr, nr) = (MR.min(mc - ir), NR.min(nc - jr));
-                            tile(kc, a_panel, b_panel, c, ldc, first, (mr, nr));
-                        }
-                    }
+                    let c = out.0.add(ic * ldc + jc);
+                    tiles((mc, nc, kc), a_panels, b_panels, c, ldc, first);
                     if let (true, true, Some(f)) = (last, whole_rows, epilogue) {
                         // These rows are final: run the epilogue while they are in cache.
                         f(
@@ -334,6 +329,40 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     ]
 }
 
+/// All tiles of an `mc x nc` block of the output at `c` from packed panels of `kc` steps, each
+/// written (`first`) or added to. The micro-kernel is inlined here, with the CPU features.
+///
+/// # Safety
+/// The panels hold `mc` rows and `nc` columns packed by `pack_a` and `pack_b`; `c` is valid for
+/// the block with row stride `ldc`; the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tiles(
+    (mc, nc, kc): (usize, usize, usize),
+    a_panels: &[f32],
+    b_panels: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    first: bool,
+) {
+    for jr in (0..nc).step_by(NR) {
+        let b_panel = b_panels[jr * kc..].as_ptr();
+        for ir in (0..mc).step_by(MR) {
+            let a_panel = a_panels[ir * kc..].as_ptr();
+            let (mr, nr) = (MR.min(mc - ir), NR.min(nc - jr));
+            tile(
+                kc,
+                a_panel,
+                b_panel,
+                c.add(ir * ldc + jr),
+                ldc,
+                first,
+                (mr, nr),
+            );
+        }
+    }
+}
+
 /// One `mr x nr` tile of the output (at most `MR x NR`): written from the sum over this block
 /// of the shared dimension when `first`, else that sum is added to it. A partial tile is summed
 /// in full in a scratch tile and its valid part copied, with the same arithmetic.
@@ -341,6 +370,7 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 /// # Safety
 /// `a` and `b` are packed panels of `kc` steps; `c` is valid for an `mr x nr` tile with row
 /// stride `ldc`.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn tile(
     kc: usize,
@@ -368,9 +398,10 @@ unsafe fn tile(
 /// `a` and two vectors of `b` per step.
 ///
 /// # Safety
-/// As `tile`, for a full tile; the CPU has AVX2 and FMA.
+/// As `tile`, for a full tile; the CPU has AVX2 and FMA (it is inlined into `tiles`, which
+/// enables them).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[inline(always)]
 unsafe fn micro(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, first: bool) {
     let mut lo = [_mm256_setzero_ps(); MR];
     let mut hi = [_mm256_setzero_ps(); MR];
@@ -406,7 +437,7 @@ unsafe fn micro(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-unsafe fn micro(_: usize, _: *const f32, _: *const f32, _: *mut f32, _: usize, _: bool) {
+unsafe fn tiles(_: (usize, usize, usize), _: &[f32], _: &[f32], _: *mut f32, _: usize, _: bool) {
     unreachable!("`available()` is false off x86_64")
 }
 
