@@ -62,8 +62,9 @@ unsafe impl Sync for Operands {}
 
 /// Writes `a` (`m x k`) times `b` (`k x n`) row-major into `dst`, which is not read before it
 /// is written. Products of at least `parallel_flops` multiply-adds split their output over the
-/// pool: into column stripes when it is at least as wide as it is tall (each task packs the
-/// whole left operand and its own stripe of the right), else into row stripes. When the split
+/// pool: into row stripes when it is at least as tall as it is wide (each task packs the whole
+/// right operand and its own stripe of the left; a square output splits by rows, so that an
+/// epilogue runs in the tasks), else into column stripes. When the split
 /// is by rows (or there is none), `epilogue` runs on each task's rows once they are final,
 /// while they are in cache, and the result is `true`; otherwise the caller runs it.
 ///
@@ -84,7 +85,7 @@ pub(super) unsafe fn product(
     } else {
         1
     };
-    let by_rows = tasks == 1 || m > n;
+    let by_rows = tasks == 1 || m >= n;
     let (ops, out) = (Operands { a, b }, Output(dst));
     let run = move || split(m, n, k, ops, out, tasks, by_rows, epilogue);
     if tasks > 1 {
@@ -559,8 +560,14 @@ mod tests {
         if !available() {
             return;
         }
-        // Split by rows, with one block of columns and with two (1100 > NC), then by columns.
-        for &(m, n, k) in &[(200, 40, 300), (1200, 1100, 20), (30, 100, 20)] {
+        // Split by rows, with one block of columns and with two (1100 > NC), a square output
+        // (by rows too), then by columns.
+        for &(m, n, k) in &[
+            (200, 40, 300),
+            (1200, 1100, 20),
+            (64, 64, 30),
+            (30, 100, 20),
+        ] {
             let (a, b) = (values(m * k, 3), values(k * n, 4));
             let ops = Operands {
                 a: operand(&a, m, k, false),
@@ -589,7 +596,7 @@ mod tests {
                     Some(&double),
                 )
             };
-            assert_eq!(ran, m > n, "{m}x{k}x{n}: the epilogue ran in the product");
+            assert_eq!(ran, m >= n, "{m}x{k}x{n}: the epilogue ran in the product");
             if !ran {
                 double(0, &mut out);
             }
