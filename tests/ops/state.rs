@@ -12,6 +12,7 @@ forward_tests![
     glorot_and_he_uniform_bounds,
     normal_initializers,
     assign_returns_the_new_value,
+    a_big_in_place_update_splits_over_the_pool_with_the_same_bits,
     assign_int_and_errors,
     group_runs_its_inputs,
     control_dependencies_order_effects,
@@ -249,6 +250,40 @@ fn assign_returns_the_new_value() {
     assert_f32(&eval_in(&sess, double, &[]), &[2], &[-2.0, -4.0]);
     run_targets(&sess, &[sub]);
     assert_f32(&eval_in(&sess, w, &[]), &[2], &[-4.0, -5.0]);
+}
+
+#[test]
+fn a_big_in_place_update_splits_over_the_pool_with_the_same_bits() {
+    // 301 x 307 elements: more than an update that splits (2^16), in uneven pieces.
+    let (rows, cols) = (301, 307);
+    let start = |i: usize| (i as f32 * 0.37).sin() * 3.0;
+    let step = |i: usize| (i as f32 * 0.11).cos() / 7.0;
+    let g = Graph::new();
+    let init = ndarray::Array2::from_shape_fn((rows, cols), |(r, c)| start(r * cols + c));
+    let w = g.variable(g.constant(Value::from(init)), "w");
+    let x = g.placeholder(DType::F32, [rows, cols], "x");
+    let (add, sub) = (w.assign_add(x), w.assign_sub(x * 3.0f32));
+    let sess = Session::new(&g).with_threads(2).unwrap();
+    run_targets(&sess, &[g.global_variables_initializer()]);
+    let xv = Value::from(ndarray::Array2::from_shape_fn((rows, cols), |(r, c)| {
+        step(r * cols + c)
+    }));
+    for _ in 0..3 {
+        for target in [add, sub] {
+            try_run_all(&sess, &[] as &[Tensor<'_>], &[feed(x, &xv)], &[target]).unwrap();
+        }
+    }
+    let Value::F32(got) = eval_in(&sess, w, &[]) else {
+        panic!("w is f32")
+    };
+    for (i, &v) in got.iter().enumerate() {
+        let mut want = start(i);
+        for _ in 0..3 {
+            want += step(i);
+            want -= step(i) * 3.0;
+        }
+        assert_eq!(v.to_bits(), want.to_bits(), "element {i}: {v} vs {want}");
+    }
 }
 
 #[test]

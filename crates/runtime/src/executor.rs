@@ -526,7 +526,8 @@ fn assign(
     } else {
         BinaryOp::Sub
     };
-    let in_place = |old: &mut Value, new: &Value| elementwise::add_or_sub_in_place(op, old, new);
+    let in_place =
+        |old: &mut Value, new: &Value| elementwise::add_or_sub_in_place(op, old, new, ctx.parallel);
     let combine =
         |old: &Value, new: &Value| elementwise::binary(op, old, new, &mut OutBuf::default());
     ctx.variables

@@ -3,7 +3,9 @@
 use super::scalar::{self, Num, Real};
 use super::slices::{self, Splat};
 use super::{KResult, OutBuf};
+use crate::parallel::Parallel;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use rayon::prelude::*;
 use rill_graph::shape::broadcast_concrete;
 use rill_graph::{BinaryOp, CompareOp, DType, Element, UnaryOp, Value};
 
@@ -451,31 +453,42 @@ fn same(a: &[usize], b: &[usize]) -> bool {
 }
 
 /// `a = a + b` or `a = a - b` in `a`'s storage, for floats of one shape (the variable updates of
-/// the optimizers); `false`, with `a` untouched, in any other case. Same bits as `binary`.
-pub fn add_or_sub_in_place(op: BinaryOp, a: &mut Value, b: &Value) -> bool {
-    fn go<T: Real>(op: BinaryOp, a: &mut ArrayD<T>, b: &ArrayD<T>) -> bool {
-        if a.shape() != b.shape() {
+/// the optimizers); `false`, with `a` untouched, in any other case. Same bits as `binary`. Big
+/// updates (W2's weights) split over the pool: each element's arithmetic is the same.
+pub fn add_or_sub_in_place(op: BinaryOp, a: &mut Value, b: &Value, parallel: &Parallel) -> bool {
+    fn go<T: Real>(op: BinaryOp, a: &mut ArrayD<T>, b: &ArrayD<T>, parallel: &Parallel) -> bool {
+        if a.shape() != b.shape() || !matches!(op, BinaryOp::Add | BinaryOp::Sub) {
             return false;
         }
         let (Some(xs), Some(ys)) = (a.as_slice_mut(), b.as_slice()) else {
             return false;
         };
-        match op {
+        let update = |xs: &mut [T], ys: &[T]| match op {
             BinaryOp::Add => xs
                 .iter_mut()
                 .zip(ys)
                 .for_each(|(x, &y)| *x = scalar::binary(BinaryOp::Add, *x, y)),
-            BinaryOp::Sub => xs
+            _ => xs
                 .iter_mut()
                 .zip(ys)
                 .for_each(|(x, &y)| *x = scalar::binary(BinaryOp::Sub, *x, y)),
-            _ => return false,
+        };
+        let threads = parallel.threads();
+        if xs.len() >= super::fused::PARALLEL_ELEMENTS && threads > 1 {
+            let piece = xs.len().div_ceil(threads);
+            parallel.run(|| {
+                xs.par_chunks_mut(piece)
+                    .zip(ys.par_chunks(piece))
+                    .for_each(|(xs, ys)| update(xs, ys))
+            });
+        } else {
+            update(xs, ys);
         }
         true
     }
     match (a, b) {
-        (Value::F32(x), Value::F32(y)) => go(op, x, y),
-        (Value::F64(x), Value::F64(y)) => go(op, x, y),
+        (Value::F32(x), Value::F32(y)) => go(op, x, y, parallel),
+        (Value::F64(x), Value::F64(y)) => go(op, x, y, parallel),
         _ => false,
     }
 }
