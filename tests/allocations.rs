@@ -150,3 +150,41 @@ fn fetched_gradients_cost_only_their_storage() {
     assert_eq!(outs[4][0].to_f64_vec(), want(&ys));
     assert_eq!(outs[4][1].to_f64_vec(), want(&xs));
 }
+
+#[test]
+fn a_step_whose_products_take_rills_gemm_allocates_nothing() {
+    // Products too big for the narrow kernel go to `sgemm`, with the bias and relu as their
+    // epilogue (which takes the kernels' scratch while the gemm's panels are in use), and the
+    // weight gradients with the learning rate as theirs.
+    let g = Graph::new();
+    g.set_random_seed(4);
+    let x = g.placeholder(DType::F32, [None, Some(200)], "x");
+    let w0 = g.variable_init(
+        &[200, 300],
+        DType::F32,
+        Initializer::GlorotUniform { seed: None },
+        "w0",
+    );
+    let b0 = g.variable_init(&[300], DType::F32, Initializer::Zeros, "b0");
+    let w1 = g.variable_init(
+        &[300, 40],
+        DType::F32,
+        Initializer::GlorotUniform { seed: None },
+        "w1",
+    );
+    let h = (x.matmul(w0) + b0).relu();
+    let loss = h.matmul(w1).square().mean(ALL, false);
+    let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
+    let sess = Session::new(&g).with_threads(1).unwrap();
+    sess.run_target(g.global_variables_initializer()).unwrap();
+    let xs = data(&[64, 200], 11);
+    let (_, most) = most_per_run(5, || sess.run_targets(&[train], &[feed(x, &xs)]).unwrap());
+    assert_eq!(most, 0, "allocations in a run");
+    // The step trains (so the count is of real runs).
+    let after = sess.run(&[loss], &[feed(x, &xs)]).unwrap()[0].to_f64_vec()[0];
+    for _ in 0..20 {
+        sess.run_targets(&[train], &[feed(x, &xs)]).unwrap();
+    }
+    let later = sess.run(&[loss], &[feed(x, &xs)]).unwrap()[0].to_f64_vec()[0];
+    assert!(later < after, "{after} -> {later}");
+}

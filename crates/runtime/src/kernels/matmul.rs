@@ -164,9 +164,9 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
             col_stride,
         };
         // SAFETY: T is f32 (same type id), and the CPU has AVX2 and FMA; the pointers and
-        // strides describe `a` and `b` exactly as ndarray lays them out (m x k and k x n,
-        // checked above, all positive); `out`'s capacity holds m x n elements and aliases
-        // neither operand.
+        // strides (of either sign) describe `a` and `b` exactly as ndarray lays them out
+        // (m x k and k x n, checked above, none empty); `out`'s capacity holds m x n elements
+        // and aliases neither operand.
         let ran = unsafe {
             super::sgemm::product(
                 (m, n, k),
@@ -175,9 +175,7 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
                 out_ptr.0.cast::<f32>(),
                 parallel,
                 PARALLEL_FLOPS,
-                // SAFETY: T is f32, so the epilogue's type is the same.
-                epilogue
-                    .map(|f| std::mem::transmute::<RowsEpilogue<'_, T>, RowsEpilogue<'_, f32>>(f)),
+                epilogue.map(|f| as_f32_epilogue(f)),
             )
         };
         // SAFETY: the product wrote all m * n elements, within the capacity.
@@ -250,6 +248,16 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
     // SAFETY: gemm wrote all m * n elements (k > 0, dst not read), within the capacity.
     unsafe { out.set_len(m * n) };
     Ok(split_rows && epilogue.is_some())
+}
+
+/// The epilogue of a product of f32s, as the f32 kernels take it.
+///
+/// # Safety
+/// T is f32.
+unsafe fn as_f32_epilogue<'e, T: 'static>(f: RowsEpilogue<'e, T>) -> RowsEpilogue<'e, f32> {
+    debug_assert_eq!(TypeId::of::<T>(), TypeId::of::<f32>());
+    // SAFETY: T is f32, so the two types are one; the lifetime is kept.
+    std::mem::transmute::<RowsEpilogue<'e, T>, RowsEpilogue<'e, f32>>(f)
 }
 
 /// Runs a small f32 product with a narrow output through `narrow::product` when it takes it

@@ -18,8 +18,10 @@ pub(super) const MAX_DEPTH: usize = 4096;
 /// setup and may split over the pool.
 pub(super) const MAX_WORK: usize = 1 << 20;
 
-/// An operand as gemm takes it: a pointer and element strides for rows and columns.
+/// An operand as gemm takes it: a pointer and element strides for rows and columns. (Only the
+/// x86-64 kernels read it.)
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(super) struct Strided {
     pub ptr: *const f32,
     pub row_stride: isize,
@@ -29,6 +31,7 @@ pub(super) struct Strided {
 impl Strided {
     /// SAFETY: `(i, j)` lies inside the matrix the pointer and strides describe.
     #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) unsafe fn at(self, i: usize, j: usize) -> f32 {
         *self
             .ptr

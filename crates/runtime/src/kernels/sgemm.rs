@@ -13,9 +13,9 @@ use std::arch::x86_64::*;
 
 use super::matmul::RowsEpilogue;
 use super::narrow::Strided;
-use super::scalar::Real;
 use crate::parallel::Parallel;
 use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// Rows of the register tile.
 const MR: usize = 6;
@@ -80,6 +80,7 @@ pub(super) unsafe fn product(
     parallel_flops: usize,
     epilogue: Option<RowsEpilogue<'_, f32>>,
 ) -> bool {
+    debug_assert!(m > 0 && n > 0 && k > 0, "the caller handles empty products");
     let tasks = if m.saturating_mul(n).saturating_mul(k) >= parallel_flops {
         parallel.threads()
     } else {
@@ -157,7 +158,7 @@ unsafe fn stripe_product(
     // The panels start on cache lines (16 elements), so each step of a right-operand panel
     // is one line, not two halves of two.
     let a_room = a_room.div_ceil(16) * 16;
-    f32::with_scratch(a_room + b_room + 16, |scratch| {
+    with_panels(a_room + b_room + 16, |scratch| {
         let skip = scratch.as_ptr().align_offset(64).min(16);
         let (a_panels, b_panels) = scratch[skip..].split_at_mut(a_room);
         let whole_rows = cols == (0, ldc) && ldc <= NC;
@@ -189,6 +190,25 @@ unsafe fn stripe_product(
             f(from, std::slice::from_raw_parts_mut(out.0.add(from), count));
         }
     });
+}
+
+/// Runs `f` with `len` elements of room for packed panels: this thread's, kept between calls, so
+/// a product allocates nothing once warm. The panels have their own room, not the kernels'
+/// shared scratch (`Real::with_scratch`), because an epilogue takes that while the panels are
+/// in use. A nested call (not made today) gets fresh storage.
+fn with_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    thread_local! {
+        static PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+    PANELS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut room) => {
+            if room.len() < len {
+                room.resize(len, 0.0);
+            }
+            f(&mut room[..len])
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
 }
 
 /// Copies rows `i0..i0 + mc` and columns `p0..p0 + kc` of `a` into `dst` as panels of `MR`
@@ -226,6 +246,17 @@ unsafe fn pack_a(a: Strided, (i0, mc): (usize, usize), (p0, kc): (usize, usize),
                 }
                 p += 8;
             }
+        }
+        if rows == MR && a.row_stride == 1 {
+            // A transposed operand: each step's six rows lie side by side.
+            let origin = a
+                .ptr
+                .offset((i0 + ir) as isize + p0 as isize * a.col_stride);
+            for q in 0..kc {
+                let src = origin.offset(q as isize * a.col_stride);
+                std::ptr::copy_nonoverlapping(src, panel.add(q * MR), MR);
+            }
+            p = kc;
         }
         let panel = std::slice::from_raw_parts_mut(panel, MR * kc);
         for (q, step) in panel.chunks_exact_mut(MR).enumerate().skip(p) {
@@ -454,7 +485,9 @@ unsafe fn pack_b(_: Strided, _: (usize, usize), _: (usize, usize), _: &mut [f32]
 
 #[cfg(test)]
 mod tests {
+    use super::super::scalar::Real;
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
     fn values(len: usize, seed: u64) -> Vec<f32> {
         let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -468,70 +501,145 @@ mod tests {
             .collect()
     }
 
-    /// `a` as stored (`m x k`, or `k x m` when transposed) and its strides.
-    fn operand(data: &[f32], rows: usize, cols: usize, transposed: bool) -> Strided {
-        let (row_stride, col_stride) = if transposed {
-            (1, rows as isize)
-        } else {
-            (cols as isize, 1)
-        };
-        Strided {
-            ptr: data.as_ptr(),
-            row_stride,
-            col_stride,
-        }
+    /// How a test operand is stored.
+    #[derive(Clone, Copy, Debug)]
+    enum Layout {
+        /// Rows in order.
+        Rows,
+        /// Columns in order (a transposed operand).
+        Columns,
+        /// Rows in order, three elements of padding after each.
+        Padded,
+        /// Rows in order, read last row first (a negative row stride).
+        RowsReversed,
+        /// Columns in order, read last column first (a negative column stride).
+        ColumnsReversed,
     }
 
-    fn run(
+    const LAYOUTS: [Layout; 5] = [
+        Layout::Rows,
+        Layout::Columns,
+        Layout::Padded,
+        Layout::RowsReversed,
+        Layout::ColumnsReversed,
+    ];
+
+    /// A `rows x cols` operand laid out as `layout`: its storage and the view of it.
+    fn operand(rows: usize, cols: usize, layout: Layout, seed: u64) -> (Vec<f32>, Strided) {
+        let (r, c) = (rows as isize, cols as isize);
+        let (len, start, row_stride, col_stride) = match layout {
+            Layout::Rows => (rows * cols, 0, c, 1),
+            Layout::Columns => (rows * cols, 0, 1, r),
+            Layout::Padded => (rows * (cols + 3), 0, c + 3, 1),
+            Layout::RowsReversed => (rows * cols, (r - 1) * c, -c, 1),
+            Layout::ColumnsReversed => (rows * cols, (c - 1) * r, 1, -r),
+        };
+        let data = values(len, seed);
+        // SAFETY: `start` is the first element of the view, inside `data`.
+        let ptr = unsafe { data.as_ptr().offset(start) };
+        let view = Strided {
+            ptr,
+            row_stride,
+            col_stride,
+        };
+        (data, view)
+    }
+
+    /// The product as the kernel is meant to sum it, one element at a time: blocks of the
+    /// shared dimension of `depth_block(k)`, each a chain of fused multiply-adds from zero, the
+    /// first stored and the others added in order.
+    fn model(m: usize, n: usize, k: usize, a: Strided, b: Strided) -> Vec<f32> {
+        let block = depth_block(k);
+        let mut out = vec![0.0f32; m * n];
+        for (e, slot) in out.iter_mut().enumerate() {
+            let (i, j) = (e / n, e % n);
+            for p0 in (0..k).step_by(block) {
+                // SAFETY: i < m, j < n and p < k.
+                let sum = (p0..(p0 + block).min(k))
+                    .fold(0.0f32, |s, p| unsafe { a.at(i, p).mul_add(b.at(p, j), s) });
+                *slot = if p0 == 0 { sum } else { *slot + sum };
+            }
+        }
+        out
+    }
+
+    /// Fills this thread's panels, and those of the pool's threads, with NaN, so a product that
+    /// read room it had not packed would show it.
+    fn poison_panels(pool: &Parallel) {
+        let poison = || with_panels(1 << 20, |room| room.fill(f32::NAN));
+        poison();
+        pool.run(|| rayon::broadcast(|_| poison()));
+    }
+
+    /// The product in `tasks` stripes (by rows or columns), into an output filled with NaN.
+    fn product_of(
         (m, n, k): (usize, usize, usize),
-        (ta, tb): (bool, bool),
+        (a, b): (Strided, Strided),
         tasks: usize,
         by_rows: bool,
-    ) -> (Vec<f32>, Vec<f64>) {
-        let (a, b) = (values(m * k, 1), values(k * n, 2));
-        let (sa, sb) = (operand(&a, m, k, ta), operand(&b, k, n, tb));
-        let mut out = vec![f32::NAN; m * n];
-        let ops = Operands { a: sa, b: sb };
+    ) -> Vec<f32> {
         let pool = Parallel::with_threads(tasks).unwrap();
+        poison_panels(&pool);
+        let mut out = vec![f32::NAN; m * n];
+        let ops = Operands { a, b };
         pool.run(|| split(m, n, k, ops, Output(out.as_mut_ptr()), tasks, by_rows, None));
-        let exact = (0..m * n)
-            .map(|e| {
-                let (i, j) = (e / n, e % n);
-                // SAFETY: i < m, j < n, p < k.
-                (0..k)
-                    .map(|p| unsafe { sa.at(i, p) as f64 * sb.at(p, j) as f64 })
-                    .sum()
-            })
-            .collect();
-        (out, exact)
+        out
+    }
+
+    fn same_bits(x: &[f32], y: &[f32]) -> bool {
+        x.len() == y.len() && x.iter().zip(y).all(|(a, b)| a.to_bits() == b.to_bits())
     }
 
     #[test]
-    fn products_match_a_sum_in_f64_for_ragged_shapes_and_transposes() {
+    fn products_have_the_models_bits_for_ragged_shapes_and_every_layout() {
         if !available() {
             return;
         }
+        // Around the tile (6 x 16), the packed blocks (96 rows, 1024 columns, 256 steps) and
+        // the eight-step runs of the packs.
         for &(m, n, k) in &[
             (1, 1, 1),
-            (6, 16, 1),
+            (1, 40, 9),
+            (40, 1, 17),
+            (6, 16, 8),
             (7, 17, 3),
             (5, 15, 300),
             (97, 33, 257),
             (13, 1030, 20),
             (200, 40, 513),
         ] {
-            for ta in [false, true] {
-                for tb in [false, true] {
-                    let (out, exact) = run((m, n, k), (ta, tb), 1, true);
-                    for (e, (&got, &want)) in out.iter().zip(&exact).enumerate() {
-                        let tol = 1e-5 * (k as f64).sqrt() * 4.0;
-                        assert!(
-                            (got as f64 - want).abs() <= tol,
-                            "{m}x{k}x{n} ta={ta} tb={tb} element {e}: {got} vs {want}"
-                        );
-                    }
+            for la in LAYOUTS {
+                for lb in LAYOUTS {
+                    let (_a, a) = operand(m, k, la, 1);
+                    let (_b, b) = operand(k, n, lb, 2);
+                    let got = product_of((m, n, k), (a, b), 1, true);
+                    let want = model(m, n, k, a, b);
+                    assert!(same_bits(&got, &want), "{m}x{k}x{n} {la:?} x {lb:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn products_stay_close_to_a_sum_in_f64() {
+        if !available() {
+            return;
+        }
+        let (m, n, k) = (61, 37, 700);
+        let (_a, a) = operand(m, k, Layout::Rows, 3);
+        let (_b, b) = operand(k, n, Layout::Columns, 4);
+        let got = product_of((m, n, k), (a, b), 1, true);
+        for (e, &v) in got.iter().enumerate() {
+            let (i, j) = (e / n, e % n);
+            // SAFETY: i < m, j < n and p < k.
+            let terms = (0..k).map(|p| unsafe { a.at(i, p) as f64 * b.at(p, j) as f64 });
+            let (exact, size) = terms.fold((0.0, 0.0), |(s, z), t| (s + t, z + t.abs()));
+            // The classic bound for a sum of k rounded steps in f32, with room to spare.
+            let bound = k as f64 * f32::EPSILON as f64 * size;
+            assert!(
+                (v as f64 - exact).abs() <= bound,
+                "element {e}: {v} vs {exact}"
+            );
         }
     }
 
@@ -541,15 +649,17 @@ mod tests {
             return;
         }
         for &(m, n, k) in &[(100, 70, 600), (61, 130, 257), (1100, 20, 40)] {
-            let (alone, _) = run((m, n, k), (false, true), 1, true);
+            let (_a, a) = operand(m, k, Layout::Rows, 5);
+            let (_b, b) = operand(k, n, Layout::Columns, 6);
+            let alone = product_of((m, n, k), (a, b), 1, true);
+            assert!(same_bits(&alone, &model(m, n, k, a, b)));
             for tasks in [2, 3] {
                 for by_rows in [true, false] {
-                    let (split, _) = run((m, n, k), (false, true), tasks, by_rows);
-                    let same = alone
-                        .iter()
-                        .zip(&split)
-                        .all(|(x, y)| x.to_bits() == y.to_bits());
-                    assert!(same, "{m}x{k}x{n}: {tasks} tasks by_rows={by_rows} differ");
+                    let split = product_of((m, n, k), (a, b), tasks, by_rows);
+                    assert!(
+                        same_bits(&alone, &split),
+                        "{m}x{k}x{n}: {tasks} tasks by_rows={by_rows} differ"
+                    );
                 }
             }
         }
@@ -568,13 +678,9 @@ mod tests {
             (64, 64, 30),
             (30, 100, 20),
         ] {
-            let (a, b) = (values(m * k, 3), values(k * n, 4));
-            let ops = Operands {
-                a: operand(&a, m, k, false),
-                b: operand(&b, k, n, false),
-            };
-            let mut plain = vec![0.0f32; m * n];
-            split(m, n, k, ops, Output(plain.as_mut_ptr()), 1, true, None);
+            let (_a, a) = operand(m, k, Layout::Rows, 7);
+            let (_b, b) = operand(k, n, Layout::Rows, 8);
+            let plain = product_of((m, n, k), (a, b), 1, true);
             let seen = std::sync::Mutex::new(vec![0u8; m * n]);
             let double = |start: usize, rows: &mut [f32]| {
                 let mut seen = seen.lock().unwrap();
@@ -585,17 +691,8 @@ mod tests {
             };
             let mut out = vec![0.0f32; m * n];
             let pool = Parallel::with_threads(2).unwrap();
-            let ran = unsafe {
-                product(
-                    (m, n, k),
-                    ops.a,
-                    ops.b,
-                    out.as_mut_ptr(),
-                    &pool,
-                    0,
-                    Some(&double),
-                )
-            };
+            let ran =
+                unsafe { product((m, n, k), a, b, out.as_mut_ptr(), &pool, 0, Some(&double)) };
             assert_eq!(ran, m >= n, "{m}x{k}x{n}: the epilogue ran in the product");
             if !ran {
                 double(0, &mut out);
@@ -603,5 +700,47 @@ mod tests {
             assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
             assert!(out.iter().zip(&plain).all(|(x, y)| *x == 2.0 * y));
         }
+    }
+
+    #[test]
+    fn an_epilogue_may_use_the_kernels_scratch_while_the_panels_are_in_use() {
+        if !available() {
+            return;
+        }
+        // The fused kernel's epilogue takes `Real::with_scratch`. Were the panels held in that
+        // scratch, the epilogue would get fresh storage (an allocation) on every call.
+        let (m, n, k) = (300, 200, 300);
+        let (_a, a) = operand(m, k, Layout::Rows, 9);
+        let (_b, b) = operand(k, n, Layout::Rows, 10);
+        // This thread's scratch, grown to more than any call below needs.
+        let home = f32::with_scratch(m * n, |room| room.as_ptr() as usize);
+        let (calls, elsewhere) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let add_one = |_: usize, rows: &mut [f32]| {
+            calls.fetch_add(1, Relaxed);
+            f32::with_scratch(rows.len(), |room| {
+                if room.as_ptr() as usize != home {
+                    elsewhere.fetch_add(1, Relaxed);
+                }
+                room.copy_from_slice(rows);
+                rows.iter_mut().zip(room).for_each(|(x, r)| *x = *r + 1.0);
+            })
+        };
+        let mut out = vec![0.0f32; m * n];
+        // Sequential, so every call runs on this thread.
+        let one = Parallel::sequential();
+        let ran = unsafe { product((m, n, k), a, b, out.as_mut_ptr(), &one, 1, Some(&add_one)) };
+        assert!(ran);
+        assert_eq!(
+            calls.into_inner(),
+            m.div_ceil(MC),
+            "one call per block of rows"
+        );
+        assert_eq!(
+            elsewhere.into_inner(),
+            0,
+            "an epilogue got storage of its own"
+        );
+        let plain = product_of((m, n, k), (a, b), 1, true);
+        assert!(out.iter().zip(&plain).all(|(x, y)| *x == y + 1.0));
     }
 }
