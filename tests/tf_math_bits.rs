@@ -1,4 +1,4 @@
-//! Sigmoid, tanh, exp, log, log1p, softplus and elu give TensorFlow's bits: every array in
+//! Sigmoid, tanh, exp, log, log1p, softplus, elu, sin and cos give TensorFlow's bits: every array in
 //! `tests/fixtures/tf_math_bits.txt` (made by `tools/reference/tf_math_bits.py` with TF 2.21)
 //! through the plain kernel, the same step written over its buffer (a second run), and the
 //! fused kernel, f32 and f64, with lengths whose last `len % lanes` elements take TF's scalar
@@ -131,6 +131,8 @@ fn apply<'g>(op: &str, x: Tensor<'g>) -> Tensor<'g> {
         "softplus" => x.softplus(),
         "elu" => x.elu(1.0),
         "log1p" => x.log1p(),
+        "sin" => x.sin(),
+        "cos" => x.cos(),
         other => panic!("unknown op {other}"),
     }
 }
@@ -138,7 +140,9 @@ fn apply<'g>(op: &str, x: Tensor<'g>) -> Tensor<'g> {
 fn check(fusion: bool) {
     let cases = cases();
     assert!(cases.len() > 1000, "the fixture has its arrays");
-    for op in ["sigmoid", "tanh", "exp", "log", "log1p", "softplus", "elu"] {
+    for op in [
+        "sigmoid", "tanh", "exp", "log", "log1p", "softplus", "elu", "sin", "cos",
+    ] {
         assert!(cases.iter().any(|c| c.op == op), "the fixture covers {op}");
     }
     let mut failures = Vec::new();
@@ -172,18 +176,29 @@ fn the_ops_give_tensorflows_bits_fused() {
 #[test]
 fn fused_ops_over_many_blocks_give_the_plain_kernels_bits() {
     // Longer than the fused kernel's blocks and its parallel split, with a tail: every element
-    // computed the way the plain kernel computes it, on one and two threads.
+    // computed the way the plain kernel computes it, on one and two threads. Sin and cos get
+    // arguments up to 30000, past both of Eigen's f32 thresholds for huge ones, so blocks mix
+    // the two reductions.
     for (dtype, n) in [(DType::F32, 70_003), (DType::F64, 70_001)] {
-        let inputs: Vec<u64> = (0..n)
-            .map(|i| {
-                let x = (i as f64 * 0.000_37).sin() * 30.0;
-                match dtype {
-                    DType::F32 => (x as f32).to_bits() as u64,
-                    _ => x.to_bits(),
-                }
-            })
-            .collect();
-        for op in ["sigmoid", "tanh", "exp"] {
+        let inputs = |scale: f64| -> Vec<u64> {
+            (0..n)
+                .map(|i| {
+                    let x = (i as f64 * 0.000_37).sin() * scale;
+                    match dtype {
+                        DType::F32 => (x as f32).to_bits() as u64,
+                        _ => x.to_bits(),
+                    }
+                })
+                .collect()
+        };
+        for (op, scale) in [
+            ("sigmoid", 30.0),
+            ("tanh", 30.0),
+            ("exp", 30.0),
+            ("sin", 30_000.0),
+            ("cos", 30_000.0),
+        ] {
+            let inputs = inputs(scale);
             let run = |fusion, threads| session(op, dtype, fusion, threads)(&inputs);
             let plain = run(false, 1);
             assert_eq!(run(true, 1), plain, "{op} {dtype:?} fused, one thread");
@@ -218,7 +233,9 @@ fn an_op_with_a_tail_form_keeps_its_own_positions_when_its_consumer_broadcasts()
     // x has 3 elements, all in TF's scalar (tail) form; `op(x) + y` broadcasts it to 12, whose
     // first 8 would take the packet form if the op ran at the consumer's shape. x[0] is a value
     // where the two forms differ. (Tanh's two forms are one function: it has no such value.)
-    for op in ["sigmoid", "exp", "log", "log1p", "softplus", "elu"] {
+    for op in [
+        "sigmoid", "exp", "log", "log1p", "softplus", "elu", "sin", "cos",
+    ] {
         let xs = ndarray::Array1::from(vec![telling_input(op), 0.7, 2.9]);
         let ys = ndarray::Array2::from_elem((4, 3), 0.0f32);
         let run = |fusion| {

@@ -77,8 +77,9 @@ impl UnaryOp {
 
     /// Ops whose result depends on the element's position in its tensor: TF's Eigen kernels
     /// compute a tensor's last `len % lanes` elements in another (scalar) form for sigmoid,
-    /// tanh, exp, log and log1p, and for softplus and elu over them. Fusion keeps such an op
-    /// at its own shape.
+    /// tanh, exp, log, log1p, sin and cos (sin and cos in f32 only: TF computes their f64
+    /// forms in the scalar form throughout), and for softplus and elu over them. Fusion keeps
+    /// such an op at its own shape.
     pub fn takes_tail_form(self) -> bool {
         matches!(
             self,
@@ -87,6 +88,8 @@ impl UnaryOp {
                 | UnaryOp::Exp
                 | UnaryOp::Log
                 | UnaryOp::Log1p
+                | UnaryOp::Sin
+                | UnaryOp::Cos
                 | UnaryOp::Softplus
                 | UnaryOp::Elu { .. }
         )

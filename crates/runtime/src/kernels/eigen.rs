@@ -1,14 +1,17 @@
-//! TensorFlow's elementwise math with TF's bits: Eigen's sigmoid, tanh, exp and log as the
-//! x86-64 TF 2.21 wheel computes them (built for AVX without FMA, threads in FTZ/DAZ mode).
+//! TensorFlow's elementwise math with TF's bits: Eigen's sigmoid, tanh, exp, log, sin and cos
+//! as the x86-64 TF 2.21 wheel computes them (built for AVX without FMA, threads in FTZ/DAZ
+//! mode).
 //!
 //! Eigen evaluates a tensor in packets (8 f32 or 4 f64 lanes) and its last `len % lanes`
 //! elements with a scalar form, which may call the C library and round differently; each op
-//! has both forms here (`op` and `op_tail`; `Real::PACKET` gives the lanes). Checked against
-//! TF on all 2^32 f32 inputs (packet forms) and on millions of sampled f32 tails and f64
-//! inputs; `tests/fixtures/tf_math_bits.txt` keeps a sample that `tests/tf_math_bits.rs`
-//! checks. Where the scalar form calls the C library (`expf`, `logf`, `tanh`, ...), the bits
-//! are TF's where both use the same library (glibc here; those functions are not correctly
-//! rounded, so another library may differ by an ulp there, for TF as for rill).
+//! has both forms here (`op` and `op_tail`; `Real::PACKET` gives the lanes). Where Eigen has
+//! no packet form for a type (f64 sin and cos: only with AVX2) every element takes the scalar
+//! one. Checked against TF on all 2^32 f32 inputs (packet forms) and on millions of sampled
+//! f32 tails and f64 inputs; `tests/fixtures/tf_math_bits.txt` keeps a sample that
+//! `tests/tf_math_bits.rs` checks. Where the scalar form calls the C library (`expf`, `logf`,
+//! `tanh`, `sinf`, ...), the bits are TF's where both use the same library (glibc here; those
+//! functions are not correctly rounded, so another library may differ by an ulp there, for TF
+//! as for rill).
 //!
 //! Every multiply-add below is a multiply and an add, each rounded (no FMA), as in TF's build.
 //! `floor` is written with the rounding constant so it vectorises without SSE4.1. NaN results
@@ -277,6 +280,163 @@ pub mod float {
             x.ln()
         }
     }
+
+    /// TF's sin on one of a tensor's last `len % 8` f32 elements: the C library's `sinf`,
+    /// which returns a tiny x (a subnormal one too) as it is. (glibc's `sinf` and `cosf` give
+    /// the same bits under FTZ/DAZ as without on all 2^32 inputs, so no flush is needed.)
+    #[inline(always)]
+    pub fn sin_tail(x: f32) -> f32 {
+        x.sin()
+    }
+
+    /// TF's cos on one of a tensor's last `len % 8` f32 elements: the C library's `cosf`.
+    #[inline(always)]
+    pub fn cos_tail(x: f32) -> f32 {
+        x.cos()
+    }
+
+    /// Where Eigen's `psincos_float` stops trusting its four-part reduction (the thresholds
+    /// of the build without FMA): |x| at or above it, if finite, is reduced by
+    /// `trig_reduce_huge` instead.
+    const SIN_HUGE: f32 = 25_966.0;
+    const COS_HUGE: f32 = 18_838.0;
+
+    /// TF's sin on an f32 in a packet (`psin_float`): x = q pi/2 + r with r in about
+    /// [-pi/4, pi/4], by a four-part pi/2 below `SIN_HUGE` and Payne-Hanek's 2/pi in fixed
+    /// point above it, then a degree-7 odd (q even) or degree-8 even (q odd) polynomial in r,
+    /// its sign from q and x. A subnormal x (DAZ) gives a zero of its sign; +-inf and NaN NaN.
+    #[inline(always)]
+    pub fn sin(x: f32) -> f32 {
+        sincos(x, true)
+    }
+
+    /// TF's cos on an f32 in a packet (`pcos_float`): as `sin`, with the other polynomial and
+    /// sign (a subnormal x gives 1).
+    #[inline(always)]
+    pub fn cos(x: f32) -> f32 {
+        sincos(x, false)
+    }
+
+    /// `sin` (`sine`) or `cos`: the reduction for huge arguments where it applies, else the
+    /// branch-free form.
+    #[inline(always)]
+    fn sincos(x: f32, sine: bool) -> f32 {
+        if sincos_far(x, sine) {
+            let (r, q) = trig_reduce_huge(x.abs());
+            sincos_poly(x, r, q, sine)
+        } else {
+            sincos_near(x, sine)
+        }
+    }
+
+    /// Whether `sin` (`sine`) or `cos` reduces x with `trig_reduce_huge`: Eigen takes it
+    /// lane by lane where |x| reaches the threshold and is finite (+-inf keeps the short
+    /// reduction, which turns it into NaN).
+    #[inline(always)]
+    pub fn sincos_far(x: f32, sine: bool) -> bool {
+        let huge = if sine { SIN_HUGE } else { COS_HUGE };
+        x.abs() >= huge && x.is_finite()
+    }
+
+    /// `sin` or `cos` through the short reduction only: their value wherever `sincos_far` is
+    /// false, and without a branch, so a loop over it vectorises (`slices` redoes the far
+    /// elements after it).
+    #[inline(always)]
+    pub fn sincos_near(x: f32, sine: bool) -> f32 {
+        const TWO_OVER_PI: f32 = 0.636_619_75;
+        const ROUND: f32 = 12_582_912.0;
+        // pi/2 in four parts (0xbfc90000, 0xb9fdc000, 0x342ee000, 0x2e74b9ee; the first two
+        // are short, so q times them is exact for q below 2^15).
+        const PIO2_A: f32 = -1.570_312_5;
+        const PIO2_B: f32 = -4.839_897_2e-4;
+        const PIO2_C: f32 = 1.628_650_4e-7;
+        const PIO2_D: f32 = 5.564_431_6e-11;
+        let xa = x.abs();
+        // DAZ: TF's first multiply, and the first add, read a subnormal |x| as 0.
+        let xa = if xa < f32::MIN_POSITIVE { 0.0 } else { xa };
+        // q = round(x 2/pi), read off the low bits of `y + 1.5 * 2^23`.
+        let y_round = xa * TWO_OVER_PI + ROUND;
+        let q = y_round.to_bits() as i32;
+        let y = y_round - ROUND;
+        let r = y * PIO2_A + xa;
+        let r = y * PIO2_B + r;
+        let r = y * PIO2_C + r;
+        let r = y * PIO2_D + r;
+        sincos_poly(x, r, q, sine)
+    }
+
+    /// The polynomials on `r = x - q pi/2`: cos(r) where q is odd for sin (even for cos), else
+    /// sin(r), the sign bit flipped by bit 1 of q (of q + 1 for cos) and, for sin, by x's.
+    #[inline(always)]
+    fn sincos_poly(x: f32, r: f32, q: i32, sine: bool) -> f32 {
+        const C0: f32 = 2.437_226_6e-5;
+        const C1: f32 = -1.388_652e-3;
+        const C2: f32 = 4.166_662e-2;
+        const S0: f32 = -1.959_234e-4;
+        const S1: f32 = 8.332_687e-3;
+        const S2: f32 = -0.166_666_63;
+        let r2 = r * r;
+        let c = (((C0 * r2 + C1) * r2 + C2) * r2 - 0.5) * r2 + 1.0;
+        let s = ((S0 * r2 + S1) * r2 + S2) * r2;
+        let s = s * r + r;
+        let even = q & 1 == 0;
+        let (p, sign) = if sine {
+            (if even { s } else { c }, x.to_bits() ^ ((q as u32) << 30))
+        } else {
+            (if even { c } else { s }, (q.wrapping_add(1) as u32) << 30)
+        };
+        f32::from_bits(p.to_bits() ^ (sign & 0x8000_0000))
+    }
+
+    /// Eigen's `trig_reduce_huge` for a finite `xa = |x| >= 2^14`: x 2/pi in 2.62 fixed point
+    /// from a 32-bit product with 96 bits of 2/pi (the ones x's exponent needs, stored
+    /// replicated at every byte offset so they are three aligned words), rounded to the
+    /// quadrant q (0..=3: the bits above the point), and `(x 2/pi - q) pi/2` in f64 to f32.
+    fn trig_reduce_huge(xa: f32) -> (f32, i32) {
+        const PIO2_62: f64 = 3.406_121_580_086_554_5e-19; // pi/2 * 2^-62
+        const HALF: u64 = 1 << 61; // 0.5 in 2.62 fixed point
+        const TWO_OVER_PI: [u32; 26] = [
+            0x0000_0028,
+            0x0000_28be,
+            0x0028_be60,
+            0x28be_60db,
+            0xbe60_db93,
+            0x60db_9391,
+            0xdb93_9105,
+            0x9391_054a,
+            0x9105_4a7f,
+            0x054a_7f09,
+            0x4a7f_09d5,
+            0x7f09_d5f4,
+            0x09d5_f47d,
+            0xd5f4_7d4d,
+            0xf47d_4d37,
+            0x7d4d_3770,
+            0x4d37_7036,
+            0x3770_36d8,
+            0x7036_d8a5,
+            0x36d8_a566,
+            0xd8a5_664f,
+            0xa566_4f10,
+            0x664f_10e4,
+            0x4f10_e410,
+            0x10e4_1000,
+            0xe410_0000,
+        ];
+        let bits = xa.to_bits();
+        // The exponent - 126 + 8: its low 3 bits shift the mantissa, the rest pick the words,
+        // so the bits of 2/pi start on a byte.
+        let e = (bits >> 23) - 118;
+        let m = ((bits & 0x007f_ffff) | 0x0080_0000) << (e & 7);
+        let i = (e >> 3) as usize;
+        let (w1, w2, w3) = (TWO_OVER_PI[i - 1], TWO_OVER_PI[i + 3], TWO_OVER_PI[i + 7]);
+        let p = u64::from(m) * u64::from(w3);
+        let p = (u64::from(m) * u64::from(w2)).wrapping_add(p >> 32);
+        let p = (u64::from(m.wrapping_mul(w1)) << 32).wrapping_add(p);
+        let q = p.wrapping_add(HALF) >> 62;
+        let p = p.wrapping_sub(q << 62);
+        (((p as i64) as f64 * PIO2_62) as f32, q as i32)
+    }
 }
 
 /// The f64 forms.
@@ -507,6 +667,48 @@ pub mod double {
             x.ln()
         }
     }
+
+    /// TF's sin on an f64, wherever it is in its tensor: the C library's `sin`. Eigen has a
+    /// packet `psin_double`, but enables it only with AVX2, which TF's wheel is not built for,
+    /// so its kernel calls `std::sin` on every element (a subnormal x comes back as it is).
+    #[inline(always)]
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+
+    /// TF's cos on an f64: the C library's `cos`, as `sin`.
+    #[inline(always)]
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+
+    /// The f32 forms' split (`float::sincos_far`): the f64 forms have no far range.
+    #[inline(always)]
+    pub fn sincos_far(_: f64, _: bool) -> bool {
+        false
+    }
+
+    /// See `sincos_far`: all of `sin` or `cos`.
+    #[inline(always)]
+    pub fn sincos_near(x: f64, sine: bool) -> f64 {
+        if sine {
+            sin(x)
+        } else {
+            cos(x)
+        }
+    }
+
+    /// The tails are the packet forms (both are the C library's).
+    #[inline(always)]
+    pub fn sin_tail(x: f64) -> f64 {
+        sin(x)
+    }
+
+    /// See `sin_tail`.
+    #[inline(always)]
+    pub fn cos_tail(x: f64) -> f64 {
+        cos(x)
+    }
 }
 
 #[cfg(test)]
@@ -592,6 +794,85 @@ mod tests {
         }
         for f in [double::tanh, double::tanh_tail] {
             assert_eq!((f(0.0), f(40.0), f(-40.0)), (0.0, 1.0, -1.0));
+        }
+        type Pair<T> = (fn(T) -> T, fn(T) -> T);
+        let forms: [Pair<f32>; 2] = [(float::sin, float::cos), (float::sin_tail, float::cos_tail)];
+        for (sin, cos) in forms {
+            assert_eq!(sin(0.0).to_bits(), 0);
+            assert_eq!(sin(-0.0).to_bits(), (-0.0f32).to_bits());
+            assert_eq!((cos(0.0), cos(-0.0), cos(-1e-40)), (1.0, 1.0, 1.0));
+            for x in [INF, NEG, NAN] {
+                assert!(sin(x).is_nan() && cos(x).is_nan(), "{x}");
+            }
+            assert!(sin(f32::MAX).abs() <= 1.0 && cos(f32::MAX).abs() <= 1.0);
+        }
+        // DAZ in the packet form: a subnormal x is a zero of its sign; the C library's `sinf`
+        // returns it as it is.
+        assert_eq!(float::sin(-1e-40).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(float::sin(1e-40).to_bits(), 0);
+        assert_eq!(float::sin_tail(-1e-40), -1e-40);
+        let forms: [Pair<f64>; 2] = [
+            (double::sin, double::cos),
+            (double::sin_tail, double::cos_tail),
+        ];
+        for (sin, cos) in forms {
+            assert_eq!((sin(0.0), cos(0.0), sin(-1e-310)), (0.0, 1.0, -1e-310));
+            assert!(sin(f64::INFINITY).is_nan() && cos(f64::NAN).is_nan());
+        }
+    }
+
+    #[test]
+    fn the_f32_sin_and_cos_take_the_huge_reduction_from_eigens_thresholds() {
+        // Below each threshold the branch-free form is the whole function; from it on (and
+        // finite) the other reduction runs.
+        let below = |t: f32| f32::from_bits(t.to_bits() - 1);
+        for (sine, t) in [(true, 25_966.0f32), (false, 18_838.0)] {
+            for x in [t, -t, 1e30, f32::MAX] {
+                assert!(float::sincos_far(x, sine), "{x}");
+            }
+            for x in [below(t), -below(t), 1.0, 0.0, f32::INFINITY, f32::NAN] {
+                assert!(!float::sincos_far(x, sine), "{x}");
+            }
+        }
+        let mut x = 0.0f32;
+        while x < 25_966.0 {
+            assert_eq!(
+                float::sin(x).to_bits(),
+                float::sincos_near(x, true).to_bits()
+            );
+            if x < 18_838.0 {
+                assert_eq!(
+                    float::cos(x).to_bits(),
+                    float::sincos_near(x, false).to_bits()
+                );
+            }
+            x += 0.377;
+        }
+    }
+
+    #[test]
+    fn the_f32_sin_and_cos_are_close_to_the_exact_values() {
+        // Eigen keeps 2 ulp without FMA up to its thresholds, and Payne-Hanek's reduction keeps
+        // the huge arguments as close: within 2 ulp of the larger of the result and 2^-24 (near
+        // a zero of the function the count of ulps grows, the error does not).
+        let close = |a: f32, b: f64| {
+            let ulp = f64::from(f32::EPSILON) * b.abs().max(1.0 / 16_777_216.0);
+            (f64::from(a) - b).abs() <= 2.0 * ulp
+        };
+        let mut x = -30_000.0f32;
+        while x < 30_000.0 {
+            let xd = x as f64;
+            assert!(close(float::sin(x), xd.sin()), "sin {x}");
+            assert!(close(float::cos(x), xd.cos()), "cos {x}");
+            x += 0.0731;
+        }
+        let mut x = 1e4f32;
+        while x < 3e38 {
+            let xd = x as f64;
+            assert!(close(float::sin(x), xd.sin()), "sin {x}");
+            assert!(close(float::cos(x), xd.cos()), "cos {x}");
+            assert!(close(float::sin(-x), (-xd).sin()), "sin {}", -x);
+            x *= 1.000_37;
         }
     }
 

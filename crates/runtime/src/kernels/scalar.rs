@@ -97,6 +97,15 @@ pub trait Real: Num + Float {
     fn exp_tail(self) -> Self;
     fn log_tf(self) -> Self;
     fn log_tail(self) -> Self;
+    /// TF's sin and cos on an element in a packet and (`_tail`) in the tail, as the others.
+    fn sin_tf(self) -> Self;
+    fn sin_tail(self) -> Self;
+    fn cos_tf(self) -> Self;
+    fn cos_tail(self) -> Self;
+    /// `sin_tf` (`sine`) or `cos_tf` in two parts (see `eigen::float::sincos_near`): the form
+    /// without a branch, right wherever `sincos_far` is false.
+    fn sincos_near(self, sine: bool) -> Self;
+    fn sincos_far(self, sine: bool) -> bool;
     /// The array inside a value of this type.
     fn array(v: &Value) -> Option<&ArrayD<Self>>;
     /// The array inside a value of this type, to write.
@@ -167,6 +176,30 @@ macro_rules! real {
             fn log_tail(self) -> $t {
                 eigen::$forms::log_tail(self)
             }
+            #[inline(always)]
+            fn sin_tf(self) -> $t {
+                eigen::$forms::sin(self)
+            }
+            #[inline(always)]
+            fn sin_tail(self) -> $t {
+                eigen::$forms::sin_tail(self)
+            }
+            #[inline(always)]
+            fn cos_tf(self) -> $t {
+                eigen::$forms::cos(self)
+            }
+            #[inline(always)]
+            fn cos_tail(self) -> $t {
+                eigen::$forms::cos_tail(self)
+            }
+            #[inline(always)]
+            fn sincos_near(self, sine: bool) -> $t {
+                eigen::$forms::sincos_near(self, sine)
+            }
+            #[inline(always)]
+            fn sincos_far(self, sine: bool) -> bool {
+                eigen::$forms::sincos_far(self, sine)
+            }
             fn array(v: &Value) -> Option<&ArrayD<$t>> {
                 match v {
                     Value::$variant(a) => Some(a),
@@ -222,8 +255,8 @@ pub fn unary<T: Real>(op: UnaryOp, x: T) -> T {
         UnaryOp::Log => x.log_tf(),
         UnaryOp::Sqrt => x.sqrt(),
         UnaryOp::Rsqrt => one / x.sqrt(),
-        UnaryOp::Sin => x.sin(),
-        UnaryOp::Cos => x.cos(),
+        UnaryOp::Sin => x.sin_tf(),
+        UnaryOp::Cos => x.cos_tf(),
         UnaryOp::Tanh => x.tanh_tf(),
         UnaryOp::Sigmoid => x.sigmoid_tf(),
         UnaryOp::Relu => {
@@ -256,6 +289,8 @@ pub fn unary_tail<T: Real>(op: UnaryOp, x: T) -> T {
         UnaryOp::Tanh => x.tanh_tail(),
         UnaryOp::Exp => x.exp_tail(),
         UnaryOp::Log => x.log_tail(),
+        UnaryOp::Sin => x.sin_tail(),
+        UnaryOp::Cos => x.cos_tail(),
         UnaryOp::Softplus => softplus_tail(x),
         UnaryOp::Log1p => Float::ln_1p(x),
         UnaryOp::Elu { alpha } => elu(x, alpha, T::exp_tail),

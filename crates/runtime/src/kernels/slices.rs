@@ -80,7 +80,8 @@ pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
         };
     }
     // The op is fixed inside each loop so the scalar definition's match folds away. The
-    // polynomial forms go as one plain loop, sigmoid and exp in stages (see `plain`, `staged`).
+    // polynomial forms go as one plain loop, sigmoid and exp in stages, sin and cos in two
+    // passes (see `plain`, `staged`, `trig`).
     match op {
         U::Neg => each!(U::Neg, Runs),
         U::Abs => each!(U::Abs, Runs),
@@ -90,8 +91,8 @@ pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
         U::Log => each!(U::Log, Plain),
         U::Sqrt => each!(U::Sqrt, Runs),
         U::Rsqrt => each!(U::Rsqrt, Runs),
-        U::Sin => each!(U::Sin, Runs),
-        U::Cos => each!(U::Cos, Runs),
+        U::Sin => each!(U::Sin, Sin),
+        U::Cos => each!(U::Cos, Cos),
         U::Tanh => each!(U::Tanh, Plain),
         U::Sigmoid => each!(U::Sigmoid, SigmoidStages),
         U::Relu => each!(U::Relu, Runs),
@@ -226,6 +227,10 @@ pub enum Walk1 {
     SigmoidStages,
     /// Exp's packet form in three passes (`staged`); `f` must be that form.
     ExpStages,
+    /// Sin's packet form in two passes (`trig`); `f` must be that form.
+    Sin,
+    /// Cos's packet form in two passes (`trig`); `f` must be that form.
+    Cos,
 }
 
 /// `d[i] = f(a[i])`, and `g` instead of `f` from element `tail` on: `walk` writes the
@@ -251,6 +256,8 @@ pub fn lanes1<T: Real>(
         Walk1::Plain => plain(&a[..ahead], head, &f),
         Walk1::SigmoidStages => staged::<T, Sigmoid>(&a[..ahead], head),
         Walk1::ExpStages => staged::<T, Exp>(&a[..ahead], head),
+        Walk1::Sin => trig::<T, true>(&a[..ahead], head),
+        Walk1::Cos => trig::<T, false>(&a[..ahead], head),
     }
     for (i, (d, &x)) in rest.iter_mut().zip(&a[ahead..]).enumerate() {
         *d = if ahead + i < tail { f(x) } else { g(x) };
@@ -341,6 +348,21 @@ fn staged<T: Real, S: Stages<T>>(a: &[T], d: &mut [T]) {
         }
         for (d, &x) in d.iter_mut().zip(a) {
             *d = S::finish(x, *d);
+        }
+    }
+}
+
+/// Sin's (`SINE`) or cos's packet form as a plain loop over the branch-free form for the usual
+/// arguments (`Real::sincos_near`), which vectorises, then a pass that redoes the few elements
+/// whose arguments take Eigen's reduction for huge ones: the same function element by element,
+/// so the same bits. In one loop the huge reduction's branch and table lookups would keep the
+/// whole loop scalar.
+#[inline(always)]
+fn trig<T: Real, const SINE: bool>(a: &[T], d: &mut [T]) {
+    plain(a, d, &|x: T| x.sincos_near(SINE));
+    for (d, &x) in d.iter_mut().zip(a) {
+        if x.sincos_far(SINE) {
+            *d = if SINE { x.sin_tf() } else { x.cos_tf() };
         }
     }
 }
