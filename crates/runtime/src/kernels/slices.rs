@@ -91,8 +91,8 @@ pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
         U::Log => each!(U::Log, Plain),
         U::Sqrt => each!(U::Sqrt, Runs),
         U::Rsqrt => each!(U::Rsqrt, Runs),
-        U::Sin => each!(U::Sin, Sin),
-        U::Cos => each!(U::Cos, Cos),
+        U::Sin => trig_out_of_line::<T, true>(a, d, tail),
+        U::Cos => trig_out_of_line::<T, false>(a, d, tail),
         U::Tanh => each!(U::Tanh, Plain),
         U::Sigmoid => each!(U::Sigmoid, SigmoidStages),
         U::Relu => each!(U::Relu, Runs),
@@ -101,6 +101,36 @@ pub fn unary<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
         U::Softplus => each!(U::Softplus, Runs),
         U::Log1p => each!(U::Log1p, Plain),
     }
+}
+
+/// Sin or cos over a slice (see `trig`), kept out of line: inlined into the fused kernel, their
+/// reduction for huge arguments made its loops for every other op slower (W4's chain of
+/// multiplies and adds took twice as long). Built for AVX2 where the CPU has it.
+#[inline(never)]
+fn trig_out_of_line<T: Real, const SINE: bool>(a: &[T], d: &mut [T], tail: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
+        return unsafe { trig_avx2::<T, SINE>(a, d, tail) };
+    }
+    trig_lanes::<T, SINE>(a, d, tail)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn trig_avx2<T: Real, const SINE: bool>(a: &[T], d: &mut [T], tail: usize) {
+    trig_lanes::<T, SINE>(a, d, tail)
+}
+
+#[inline(always)]
+fn trig_lanes<T: Real, const SINE: bool>(a: &[T], d: &mut [T], tail: usize) {
+    let (op, walk) = if SINE {
+        (UnaryOp::Sin, Walk1::Sin)
+    } else {
+        (UnaryOp::Cos, Walk1::Cos)
+    };
+    let (f, g) = (|x| scalar::unary(op, x), |x| scalar::unary_tail(op, x));
+    lanes1(a, d, walk, f, g, tail)
 }
 
 /// `unary` built for AVX2 where the CPU has it, for the plain kernels (whose callers are built
