@@ -74,6 +74,15 @@ fn most_per_run<R>(runs: usize, mut run: impl FnMut() -> R) -> (Vec<R>, usize) {
     (results, most)
 }
 
+/// SGD on `loss` at `rate`, and a one-thread session (so every allocation is this thread's)
+/// with the variables initialised.
+fn trainer<'g>(g: &'g Graph, loss: Tensor<'g>, rate: f64) -> (Session, Tensor<'g>) {
+    let train = GradientDescent::new(rate).minimize(loss, None).unwrap();
+    let sess = Session::new(g).with_threads(1).unwrap();
+    sess.run_target(g.global_variables_initializer()).unwrap();
+    (sess, train)
+}
+
 /// A fetched value costs its storage; the run's result vector one more (none when empty).
 const PER_FETCH: usize = 1;
 const PER_RUN: usize = 1;
@@ -96,9 +105,7 @@ fn a_training_step_allocates_only_its_fetched_loss() {
         h = (h.matmul(w) + bias).sigmoid();
     }
     let loss = (h - y).square().mean(ALL, false);
-    let train = GradientDescent::new(0.1).minimize(loss, None).unwrap();
-    let sess = Session::new(&g).with_threads(1).unwrap();
-    sess.run_target(g.global_variables_initializer()).unwrap();
+    let (sess, train) = trainer(&g, loss, 0.1);
     let (xs, ys) = (data(&[64, 2], 1), data(&[64, 1], 2));
     let feeds = [feed(x, &xs), feed(y, &ys)];
     let (outs, most) = most_per_run(5, || {
@@ -116,9 +123,7 @@ fn a_target_only_update_allocates_nothing() {
     let x = g.placeholder(DType::F32, [None, Some(4)], "x");
     let w = g.variable_init(&[4, 4], DType::F32, Initializer::Ones, "w");
     let loss = x.matmul(w).tanh().sum(ALL, false);
-    let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
-    let sess = Session::new(&g).with_threads(1).unwrap();
-    sess.run_target(g.global_variables_initializer()).unwrap();
+    let (sess, train) = trainer(&g, loss, 0.01);
     let xs = data(&[8, 4], 5);
     let (_, most) = most_per_run(5, || sess.run_targets(&[train], &[feed(x, &xs)]).unwrap());
     assert_eq!(most, 0, "allocations in a run");
@@ -174,9 +179,7 @@ fn a_step_whose_products_take_rills_gemm_allocates_nothing() {
     );
     let h = (x.matmul(w0) + b0).relu();
     let loss = h.matmul(w1).square().mean(ALL, false);
-    let train = GradientDescent::new(0.01).minimize(loss, None).unwrap();
-    let sess = Session::new(&g).with_threads(1).unwrap();
-    sess.run_target(g.global_variables_initializer()).unwrap();
+    let (sess, train) = trainer(&g, loss, 0.01);
     let xs = data(&[64, 200], 11);
     let (_, most) = most_per_run(5, || sess.run_targets(&[train], &[feed(x, &xs)]).unwrap());
     assert_eq!(most, 0, "allocations in a run");

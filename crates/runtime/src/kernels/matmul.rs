@@ -56,6 +56,9 @@ unsafe impl<T> Sync for SendMutPtr<T> {}
 /// Products of at least this many multiply-adds are cut into panels split across the pool.
 pub(crate) const PARALLEL_FLOPS: usize = 1 << 21;
 
+// The narrow kernel's products run on one thread, so it takes none that would split.
+const _: () = assert!(super::narrow::MAX_WORK < PARALLEL_FLOPS);
+
 /// Panels of a big product through the `gemm` crate: enough for the pool to balance, few
 /// enough that each packs its operands once (fixed, so results do not depend on the thread
 /// count).
@@ -137,22 +140,13 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
         SendPtr(b.as_ptr()),
         SendMutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()),
     );
-    // Big products are cut into panels along the longer side of the output, each an
-    // independent single-threaded gemm; the panels depend on the shape alone, so every thread
-    // count computes each element the same way.
-    let panels = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FLOPS {
-        PANELS.min(m.max(n) / MIN_PANEL).max(1)
-    } else {
-        1
-    };
-    if panels == 1
-        && narrow_f32(
-            (m, n, k),
-            (a_ptr.0, lhs_rs, lhs_cs),
-            (b_ptr.0, rhs_rs, rhs_cs),
-            out_ptr.0,
-        )
-    {
+    // (The narrow kernel takes only products below `PARALLEL_FLOPS`: they run on one thread.)
+    if narrow_f32(
+        (m, n, k),
+        (a_ptr.0, lhs_rs, lhs_cs),
+        (b_ptr.0, rhs_rs, rhs_cs),
+        out_ptr.0,
+    ) {
         // SAFETY: the kernel wrote all m * n elements, within the capacity.
         unsafe { out.set_len(m * n) };
         return Ok(false);
@@ -182,6 +176,14 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
         unsafe { out.set_len(m * n) };
         return Ok(ran);
     }
+    // Big products are cut into panels along the longer side of the output, each an
+    // independent single-threaded gemm; the panels depend on the shape alone, so every thread
+    // count computes each element the same way.
+    let panels = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_FLOPS {
+        PANELS.min(m.max(n) / MIN_PANEL).max(1)
+    } else {
+        1
+    };
     let split_rows = m >= n;
     let len = if split_rows { m } else { n };
     let panel = |i: usize| {

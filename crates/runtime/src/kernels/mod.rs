@@ -85,6 +85,25 @@ pub(crate) fn has_avx2() -> bool {
     })
 }
 
+/// Runs `f` with the first `len` elements of `room`, a thread's storage kept between calls (and
+/// grown as needed), so a kernel that needs room allocates nothing once warm. A nested call on
+/// the same room gets fresh storage.
+pub(crate) fn with_room<T: Copy + Default, R>(
+    room: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    room.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut storage) => {
+            if storage.len() < len {
+                storage.resize(len, T::default());
+            }
+            f(&mut storage[..len])
+        }
+        Err(_) => f(&mut vec![T::default(); len]),
+    })
+}
+
 /// An array of `shape` over `data` in standard order. Kernels size their outputs to their
 /// shapes; a mismatch is a bug and panics.
 pub(crate) fn array<T>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {

@@ -216,15 +216,7 @@ macro_rules! real {
                 thread_local! {
                     static SCRATCH: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
                 }
-                SCRATCH.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut v) => {
-                        if v.len() < len {
-                            v.resize(len, 0.0);
-                        }
-                        f(&mut v[..len])
-                    }
-                    Err(_) => f(&mut vec![0.0; len]),
-                })
+                super::with_room(&SCRATCH, len, f)
             }
         }
     };

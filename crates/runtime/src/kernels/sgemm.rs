@@ -200,15 +200,7 @@ fn with_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     thread_local! {
         static PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     }
-    PANELS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut room) => {
-            if room.len() < len {
-                room.resize(len, 0.0);
-            }
-            f(&mut room[..len])
-        }
-        Err(_) => f(&mut vec![0.0; len]),
-    })
+    super::with_room(&PANELS, len, f)
 }
 
 /// Copies rows `i0..i0 + mc` and columns `p0..p0 + kc` of `a` into `dst` as panels of `MR`
