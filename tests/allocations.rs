@@ -7,6 +7,7 @@
 mod lcg;
 
 use lcg::Lcg;
+use rill::compiler::CompileOptions;
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -190,4 +191,40 @@ fn a_step_whose_products_take_rills_gemm_allocates_nothing() {
     }
     let later = sess.run(&[loss], &[feed(x, &xs)]).unwrap()[0].to_f64_vec()[0];
     assert!(later < after, "{after} -> {later}");
+}
+
+#[test]
+fn a_step_compiled_without_folding_simplification_or_fusion_allocates_only_its_fetch() {
+    // These plans keep the steps that hand their input on unchanged: the `identity`, and the
+    // gradients' `SumTo`s to their input's own shape (of the adds, whose operands have one
+    // shape). Their outputs share their input's buffer, which lives on until both are dead.
+    let g = Graph::new();
+    g.set_random_seed(5);
+    let x = g.placeholder(DType::F32, [None, Some(6)], "x");
+    let w = g.variable_init(
+        &[6, 6],
+        DType::F32,
+        Initializer::GlorotUniform { seed: None },
+        "w",
+    );
+    let shift = g.placeholder(DType::F32, [None, Some(6)], "shift");
+    let h = (x.matmul(w) + shift).identity().tanh();
+    let loss = (h * h + x).mean(ALL, false);
+    let train = GradientDescent::new(0.1).minimize(loss, None).unwrap();
+    let options = CompileOptions {
+        constant_folding: false,
+        simplify: false,
+        fusion: false,
+        ..CompileOptions::default()
+    };
+    let sess = Session::with_options(&g, options).with_threads(1).unwrap();
+    sess.run_target(g.global_variables_initializer()).unwrap();
+    let (xs, ss) = (data(&[16, 6], 12), data(&[16, 6], 13));
+    let feeds = [feed(x, &xs), feed(shift, &ss)];
+    let (outs, most) = most_per_run(5, || {
+        sess.run_with_targets(&[loss], &feeds, &[train]).unwrap()
+    });
+    assert_eq!(most, PER_FETCH + PER_RUN, "allocations in a run");
+    let losses: Vec<f64> = outs.iter().map(|o| o[0].to_f64_vec()[0]).collect();
+    assert!(losses[4] < losses[0], "{losses:?}");
 }

@@ -280,3 +280,63 @@ fn elementwise_steps_written_over_their_buffers_give_the_plain_bits() {
         }
     }
 }
+
+#[test]
+fn a_step_that_hands_its_input_on_shares_its_buffer_until_both_are_dead() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F64, [None, Some(3)], "x");
+    let v = g.variable(g.constant(data(4, 3, 3)), "v");
+    let h = x.exp();
+    let passed = h.identity();
+    // These steps would take `h`'s buffer were it free once `h` or `passed` is dead.
+    let other = x.sin().cos().tanh().square();
+    // A plain assign of the shared value while both slots live on: the variable gets a copy,
+    // the buffer keeps its own for the adds.
+    let keep = v.assign(passed);
+    let y = (keep * other + passed).tanh() + h;
+    let opts = CompileOptions {
+        constant_folding: false,
+        simplify: false,
+        fusion: false,
+        ..Default::default()
+    };
+    let sess = Session::with_options(&g, opts);
+    sess.run_target(g.global_variables_initializer()).unwrap();
+    let xs = Value::from(data(4, 3, 4));
+    let plan = sess.plan_for_feeds(&[y], &[feed(x, &xs)], &[keep]).unwrap();
+    // The step computing a tensor (named `Node:0`).
+    let step_of = |t: Tensor| {
+        let name = t.name();
+        let node = name.trim_end_matches(":0");
+        plan.steps.iter().position(|s| s.name == node).unwrap()
+    };
+    let (first, last) = (step_of(h), step_of(y));
+    let (from, to) = (plan.steps[first].output, plan.steps[step_of(passed)].output);
+    let buffer = plan.buffer_of_slot[from];
+    assert!(buffer.is_some(), "{}", plan.summary());
+    assert_eq!(
+        plan.buffer_of_slot[to], buffer,
+        "the identity shares exp's buffer"
+    );
+    // No step writes that buffer while either slot lives (up to `y`, which reads `h`).
+    for step in &plan.steps[first + 1..last] {
+        assert_ne!(step.buffer, buffer, "{} takes the shared buffer", step.name);
+    }
+    let plain_sess = Session::with_options(&g, plain());
+    plain_sess
+        .run_target(g.global_variables_initializer())
+        .unwrap();
+    for seed in [4, 5, 6] {
+        let xs = Value::from(data(4, 3, seed));
+        let got = sess
+            .run_with_targets(&[y], &[feed(x, &xs)], &[keep])
+            .unwrap();
+        let want = plain_sess
+            .run_with_targets(&[y], &[feed(x, &xs)], &[keep])
+            .unwrap();
+        assert_eq!(bits(&got[0]), bits(&want[0]), "seed {seed}");
+        let (kept, plain_kept) = (sess.eval(v, &[]).unwrap(), plain_sess.eval(v, &[]).unwrap());
+        assert_eq!(bits(&kept), bits(&plain_kept), "seed {seed}");
+        assert_eq!(bits(&kept), bits(&sess.eval(h, &[feed(x, &xs)]).unwrap()));
+    }
+}

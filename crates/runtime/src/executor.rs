@@ -127,9 +127,17 @@ impl Workspace {
     /// Moves a buffer's (or an owned) value out into a shared one, for a step that hands its
     /// input on as its output (a pass-through or a variable's new value), which then outlives
     /// the buffer's occupancy. The buffer's next occupant allocates anew unless the value
-    /// comes back (`release_slot`).
-    fn promote(&mut self, slot: usize) {
+    /// comes back (`release_slot`). A buffer another slot may share (`Buffer::aliased`) keeps
+    /// its value, and the shared one is a copy.
+    fn promote(&mut self, plan: &Plan, slot: usize) {
         let v = match self.slots[slot].take() {
+            Some(Held::Buffer(b)) if plan.buffers[b].aliased => {
+                let v = self.buffers[b].as_ref();
+                let v = v.expect("a buffer holds its slot's value while the slot lives");
+                let copy = v.clone();
+                self.slots[slot] = Some(Held::Buffer(b));
+                copy
+            }
             Some(Held::Buffer(b)) => self.buffers[b]
                 .take()
                 .expect("a buffer holds its slot's value while the slot lives"),
@@ -143,12 +151,36 @@ impl Workspace {
     }
 
     /// Promotes the input a step is about to pass through, if it will.
-    fn prepare(&mut self, step: &Step, feeds: &[&Value]) {
+    fn prepare(&mut self, plan: &Plan, step: &Step, feeds: &[&Value]) {
         if may_pass_through(&step.op)
             && passes_through(step, &inputs_of(step, &self.slots, &self.buffers, feeds))
         {
-            self.promote(step.inputs[0]);
+            self.promote(plan, step.inputs[0]);
         }
+    }
+
+    /// Gives a step that hands its input on unchanged its input's buffer, where memory
+    /// planning made its output share that buffer (`passes_input_on`: the step has no buffer
+    /// of its own, its output slot has its input's) and the run agrees. Whether it did; if
+    /// not, the step runs the general way.
+    fn share_input(&mut self, plan: &Plan, step: &Step, feeds: &[&Value]) -> bool {
+        if step.buffer.is_some() || !may_pass_through(&step.op) {
+            return false;
+        }
+        let Some(b) = plan.buffer_of_slot.get(step.output).copied().flatten() else {
+            return false;
+        };
+        let input_there = step
+            .inputs
+            .first()
+            .is_some_and(|&s| matches!(self.slots[s], Some(Held::Buffer(c)) if c == b));
+        if !input_there
+            || !passes_through(step, &inputs_of(step, &self.slots, &self.buffers, feeds))
+        {
+            return false;
+        }
+        self.slots[step.output] = Some(Held::Buffer(b));
+        true
     }
 
     /// Runs a plain float elementwise step straight over the storage its buffer holds, when
@@ -286,8 +318,8 @@ fn run_steps(
             continue;
         }
         let step = &steps[k];
-        if !ws.run_in_place(step, feeds) {
-            ws.prepare(step, feeds);
+        if !ws.share_input(plan, step, feeds) && !ws.run_in_place(step, feeds) {
+            ws.prepare(plan, step, feeds);
             let mut out = ws.take_buffer(step);
             let produced = {
                 let inputs = inputs_of(step, &ws.slots, &ws.buffers, feeds);
@@ -305,7 +337,7 @@ fn run_steps(
         // The same tensor may be fetched twice; only the last fetch may take the slot.
         let again = plan.fetches[i + 1..].contains(&s);
         let held = if again {
-            ws.promote(s);
+            ws.promote(plan, s);
             ws.slots[s]
                 .as_ref()
                 .map(|h| Held::Shared(h.share(feeds, &ws.buffers)))
@@ -331,7 +363,7 @@ fn run_group(
 ) -> Result<()> {
     let group = &plan.steps[range];
     for step in group {
-        ws.prepare(step, feeds);
+        ws.prepare(plan, step, feeds);
     }
     let mut outs: SmallVec<[OutBuf; 4]> = group.iter().map(|s| ws.take_buffer(s)).collect();
     let (slots, buffers) = (&ws.slots, &ws.buffers);

@@ -16,6 +16,9 @@ pub struct Buffer {
     pub unknown: usize,
     /// How many slots use the buffer over a run.
     pub occupants: usize,
+    /// Whether some slot shares it with the slot before it (`passes_input_on`): moving its
+    /// value out for one of them would leave the other without it.
+    pub aliased: bool,
 }
 
 impl Buffer {
@@ -43,6 +46,23 @@ pub fn writes_fresh_output(step: &Step) -> bool {
         )
 }
 
+/// Whether a step hands its first input on unchanged whatever the run (an identity, or a shape
+/// op whose static target is its input's own, fully known shape), so its output can share the
+/// input's buffer. `CheckNumerics` is left out: it must look at the values.
+pub fn passes_input_on(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> bool {
+    match step.op {
+        Op::Identity | Op::StopGradient => true,
+        Op::SumTo { .. } | Op::BroadcastTo { .. } | Op::ReshapeTo { .. } => {
+            let input = step
+                .inputs
+                .first()
+                .and_then(|&s| slot_shape.get(s)?.as_ref());
+            input.is_some_and(|shape| step.shape.to_known().as_ref() == Some(shape))
+        }
+        _ => false,
+    }
+}
+
 /// The static size of a shape as (product of known dims, number of unknown dims).
 fn size_of(shape: &Shape) -> (usize, usize) {
     shape.dims().iter().fold((1, 0), |(k, u), d| match d {
@@ -57,9 +77,11 @@ fn size_of(shape: &Shape) -> (usize, usize) {
 /// buffer of its dtype: one whose shape matched exactly before, else the smallest big enough,
 /// else the largest (which then grows), else a new one. A slot's buffer becomes free after the
 /// slot's last reader; fetched slots never get one (their value leaves the run), and slots no
-/// step reads stay live to the end of the run.
+/// step reads stay live to the end of the run. A step that hands its input on unchanged
+/// (`passes_input_on`) shares its input's buffer, which is free once both slots are dead.
 pub fn plan_memory(plan: &mut Plan) {
     assign_frees(plan);
+    let slot_shape = plan.slot_shapes();
     let mut fetched = vec![false; plan.num_slots];
     for &f in &plan.fetches {
         fetched[f] = true;
@@ -69,10 +91,21 @@ pub fn plan_memory(plan: &mut Plan) {
     let mut free: Vec<(usize, Shape)> = Vec::new();
     let mut buffer_of_slot: Vec<Option<usize>> = vec![None; plan.num_slots];
     let mut shape_of_slot: Vec<Shape> = vec![Shape::scalar(); plan.num_slots];
+    // Live slots in each buffer (more than one while an alias lives).
+    let mut live: Vec<usize> = Vec::new();
     for step in &mut plan.steps {
         step.buffer = None;
         let has_slot = step.output < plan.num_slots;
-        if has_slot && writes_fresh_output(step) && !fetched[step.output] {
+        let shares_input = has_slot && !fetched[step.output] && passes_input_on(step, &slot_shape);
+        let input_buffer = step.inputs.first().and_then(|&s| buffer_of_slot[s]);
+        if let Some(b) = input_buffer.filter(|_| shares_input) {
+            // The output is the input: the same buffer, live until both are dead.
+            buffers[b].aliased = true;
+            buffers[b].occupants += 1;
+            live[b] += 1;
+            buffer_of_slot[step.output] = Some(b);
+            shape_of_slot[step.output] = step.shape.clone();
+        } else if has_slot && writes_fresh_output(step) && !fetched[step.output] {
             let b = pick(&buffers, &free, step.dtype, &step.shape);
             let (known, unknown) = size_of(&step.shape);
             let b = match b {
@@ -93,10 +126,13 @@ pub fn plan_memory(plan: &mut Plan) {
                         known,
                         unknown,
                         occupants: 1,
+                        aliased: false,
                     });
+                    live.push(0);
                     buffers.len() - 1
                 }
             };
+            live[b] += 1;
             step.buffer = Some(b);
             buffer_of_slot[step.output] = Some(b);
             shape_of_slot[step.output] = step.shape.clone();
@@ -105,7 +141,11 @@ pub fn plan_memory(plan: &mut Plan) {
         // step's own output: its inputs are read while it is written).
         for &s in &step.frees {
             if let Some(b) = buffer_of_slot[s] {
-                free.push((b, std::mem::replace(&mut shape_of_slot[s], Shape::scalar())));
+                live[b] -= 1;
+                let shape = std::mem::replace(&mut shape_of_slot[s], Shape::scalar());
+                if live[b] == 0 {
+                    free.push((b, shape));
+                }
             }
         }
     }

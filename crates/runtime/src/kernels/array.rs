@@ -1,18 +1,23 @@
 //! Shape and indexing kernels: reshape, transpose, squeeze, concat, stack, slice, gather,
 //! one-hot, and the run-time-shape ops gradients use.
 
-use super::KResult;
+use super::{KResult, OutBuf};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 use rill_graph::{with_array, DType, Element, Value};
+use smallvec::SmallVec;
 
 /// Resolves a target shape with at most one `-1` against an element count.
-pub fn resolve_shape(target: &[i64], count: usize, from: &[usize]) -> Result<Vec<usize>, String> {
+pub fn resolve_shape(
+    target: &[i64],
+    count: usize,
+    from: &[usize],
+) -> Result<SmallVec<[usize; 6]>, String> {
     let known: usize = target
         .iter()
         .filter(|&&d| d >= 0)
         .map(|&d| d as usize)
         .product();
-    let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
+    let mut out: SmallVec<[usize; 6]> = target.iter().map(|&d| d.max(0) as usize).collect();
     match target.iter().position(|&d| d < 0) {
         Some(pos) if known > 0 && count.is_multiple_of(known) => out[pos] = count / known,
         Some(_) if count == 0 => {}
@@ -26,21 +31,24 @@ pub fn resolve_shape(target: &[i64], count: usize, from: &[usize]) -> Result<Vec
     Ok(out)
 }
 
-pub fn reshape(x: &Value, target: &[i64]) -> KResult {
+pub fn reshape(x: &Value, target: &[i64], out: &mut OutBuf) -> KResult {
     let shape = resolve_shape(target, x.len(), x.shape())?;
-    reshape_exact(x, &shape)
+    reshape_exact(x, &shape, out)
 }
 
-pub fn reshape_exact(x: &Value, shape: &[usize]) -> KResult {
+/// `x`'s elements in order, as `shape`, written into `out`'s storage.
+pub fn reshape_exact(x: &Value, shape: &[usize], out: &mut OutBuf) -> KResult {
     if shape.iter().product::<usize>() != x.len() {
         return Err(format!(
             "Cannot reshape a tensor of shape {:?} to {shape:?}",
             x.shape()
         ));
     }
-    Ok(
-        with_array!(x, a => a.to_shape(IxDyn(shape)).map_err(|e| e.to_string())?.into_owned().into()),
-    )
+    Ok(with_array!(x, a => {
+        let mut data = out.vec(a.len());
+        data.extend(a.iter().cloned());
+        super::array(shape, data).into()
+    }))
 }
 
 pub fn transpose(x: &Value, perm: &[usize]) -> KResult {
@@ -49,13 +57,13 @@ pub fn transpose(x: &Value, perm: &[usize]) -> KResult {
     )
 }
 
-pub fn expand_dims(x: &Value, axis: usize) -> KResult {
-    let mut shape = x.shape().to_vec();
+pub fn expand_dims(x: &Value, axis: usize, out: &mut OutBuf) -> KResult {
+    let mut shape: SmallVec<[usize; 6]> = x.shape().into();
     shape.insert(axis, 1);
-    reshape_exact(x, &shape)
+    reshape_exact(x, &shape, out)
 }
 
-pub fn squeeze(x: &Value, axes: &[usize]) -> KResult {
+pub fn squeeze(x: &Value, axes: &[usize], out: &mut OutBuf) -> KResult {
     let shape = x.shape();
     for &a in axes {
         if shape[a] != 1 {
@@ -65,13 +73,13 @@ pub fn squeeze(x: &Value, axes: &[usize]) -> KResult {
             ));
         }
     }
-    let kept: Vec<usize> = shape
+    let kept: SmallVec<[usize; 6]> = shape
         .iter()
         .enumerate()
         .filter(|(i, _)| !axes.contains(i))
         .map(|(_, &d)| d)
         .collect();
-    reshape_exact(x, &kept)
+    reshape_exact(x, &kept, out)
 }
 
 fn views<'a, T: Element>(xs: &[&'a Value]) -> Result<Vec<ArrayViewD<'a, T>>, String> {
@@ -163,7 +171,7 @@ pub fn gather(params: &Value, idx: &Value, axis: usize) -> KResult {
     shape.extend_from_slice(idx.shape());
     shape.extend_from_slice(&ps[axis + 1..]);
     let picked: Value = with_array!(params, a => a.select(Axis(axis), &flat).into());
-    reshape_exact(&picked, &shape)
+    reshape_exact(&picked, &shape, &mut OutBuf::default())
 }
 
 pub fn gather_grad(grad: &Value, idx: &Value, shape: &[usize], axis: usize) -> KResult {
@@ -218,9 +226,10 @@ pub fn one_hot(idx: &Value, depth: usize, on: f64, off: f64, dtype: DType) -> KR
     Ok(v.cast(dtype))
 }
 
-pub fn shape_of(x: &Value) -> Value {
-    let dims: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
-    Value::from_vec(&[dims.len()], dims).expect("length matches")
+pub fn shape_of(x: &Value, out: &mut OutBuf) -> Value {
+    let mut dims = out.vec::<i64>(x.ndim());
+    dims.extend(x.shape().iter().map(|&d| d as i64));
+    Value::I64(super::array(&[dims.len()], dims))
 }
 
 /// The dimensions a shape operand (a 1-D i64 tensor) holds; on the stack for ranks up to 6.
@@ -235,12 +244,15 @@ pub fn shape_arg(v: &Value) -> Result<smallvec::SmallVec<[usize; 6]>, String> {
     }
 }
 
-pub fn broadcast_to(x: &Value, shape: &[usize]) -> KResult {
-    Ok(with_array!(x, a => a
-        .broadcast(IxDyn(shape))
-        .ok_or_else(|| format!("Unable to broadcast tensor of shape {:?} to {shape:?}", a.shape()))?
-        .to_owned()
-        .into()))
+pub fn broadcast_to(x: &Value, shape: &[usize], out: &mut OutBuf) -> KResult {
+    Ok(with_array!(x, a => {
+        let view = a.broadcast(IxDyn(shape)).ok_or_else(|| {
+            format!("Unable to broadcast tensor of shape {:?} to {shape:?}", a.shape())
+        })?;
+        let mut data = out.vec(view.len());
+        data.extend(view.iter().cloned());
+        super::array(shape, data).into()
+    }))
 }
 
 pub fn slice_grad(grad: &Value, shape: &[usize], begin: &[usize]) -> KResult {

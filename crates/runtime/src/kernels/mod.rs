@@ -176,10 +176,10 @@ pub fn compute(
         Op::ArgMin { axis } => reduce::arg_extreme(x(), *axis, false),
         Op::Softmax { axis } => reduce::softmax(x(), *axis, false),
         Op::LogSoftmax { axis } => reduce::softmax(x(), *axis, true),
-        Op::Reshape { shape } => array::reshape(x(), shape),
+        Op::Reshape { shape } => array::reshape(x(), shape, out),
         Op::Transpose { perm } => array::transpose(x(), perm),
-        Op::ExpandDims { axis } => array::expand_dims(x(), *axis),
-        Op::Squeeze { axes } => array::squeeze(x(), axes),
+        Op::ExpandDims { axis } => array::expand_dims(x(), *axis, out),
+        Op::Squeeze { axes } => array::squeeze(x(), axes, out),
         Op::Concat { axis } => array::concat(inputs, *axis),
         Op::Stack { axis } => array::stack(inputs, *axis),
         Op::Slice { begin, size } => array::slice(x(), begin, size),
@@ -190,10 +190,12 @@ pub fn compute(
             off_value,
             dtype,
         } => array::one_hot(x(), *depth, *on_value, *off_value, *dtype),
-        Op::ShapeOf => Ok(array::shape_of(x())),
-        Op::BroadcastTo { .. } => array::broadcast_to(inputs[0], &array::shape_arg(inputs[1])?),
+        Op::ShapeOf => Ok(array::shape_of(x(), out)),
+        Op::BroadcastTo { .. } => {
+            array::broadcast_to(inputs[0], &array::shape_arg(inputs[1])?, out)
+        }
         Op::SumTo { .. } => reduce::sum_to(inputs[0], &array::shape_arg(inputs[1])?, out),
-        Op::ReshapeTo { .. } => array::reshape_exact(inputs[0], &array::shape_arg(inputs[1])?),
+        Op::ReshapeTo { .. } => array::reshape_exact(inputs[0], &array::shape_arg(inputs[1])?, out),
         Op::SliceGrad { begin, .. } => {
             array::slice_grad(inputs[0], &array::shape_arg(inputs[1])?, begin)
         }
