@@ -111,6 +111,38 @@ pub fn print_plan(what: &str, plan: &rill::compiler::Plan, batch: usize) {
     }
 }
 
+/// Whether `RILL_BENCH_TRACE=1` asks for traced steps (`print_trace`).
+pub fn tracing() -> bool {
+    std::env::var("RILL_BENCH_TRACE").is_ok_and(|v| v == "1")
+}
+
+/// The median time of each step over traced runs of one plan, costliest first, to stderr.
+pub fn print_trace(what: &str, runs: &[rill::runtime::RunMetadata]) {
+    let mut by_node: Vec<(String, String, String, Vec<f64>)> = Vec::new();
+    for run in runs {
+        for s in run.step_stats() {
+            match by_node.iter_mut().find(|(n, ..)| *n == s.node) {
+                Some((.., times)) => times.push(s.duration_micros),
+                None => by_node.push((s.node, s.op, s.shape, vec![s.duration_micros])),
+            }
+        }
+    }
+    let mut rows: Vec<(f64, String)> = by_node
+        .into_iter()
+        .map(|(node, op, shape, times)| (median(times), format!("{node}  {op}  {shape}")))
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let in_steps: f64 = rows.iter().map(|r| r.0).sum();
+    let run = median(runs.iter().map(|r| r.total_micros()).collect());
+    eprintln!(
+        "{what}: median of {} traced runs: {run:.1} us a run, {in_steps:.1} us in steps",
+        runs.len()
+    );
+    for (us, row) in rows.iter().take(25) {
+        eprintln!("  {us:>9.1} us {:>5.1}%  {row}", 100.0 * us / run);
+    }
+}
+
 /// Whether `RILL_BENCH_QUICK=1` asks for a short smoke run.
 pub fn quick() -> bool {
     std::env::var("RILL_BENCH_QUICK").is_ok_and(|v| v == "1")

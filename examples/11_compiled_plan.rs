@@ -2,7 +2,7 @@
 //! compiled for a batch of 500, and the plan after each pass: how many steps, which fused
 //! kernels, how much memory, which steps run side by side. Checks what the passes promise:
 //! fewer steps, every matmul fused with its bias and activation, buffers shared, the same
-//! numbers with the compiler's passes off.
+//! numbers with the compiler's passes off. Then traces one step: what each kernel cost.
 //!
 //! `cargo run --release --example 11_compiled_plan [-- --out DIR | --write-docs]` writes the
 //! plan as lowering made it and as it runs (DOT, and SVG where Graphviz is installed).
@@ -14,6 +14,7 @@ use ndarray::Array2;
 use rill::compiler::CompileOptions;
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
+use rill::runtime::{RunMetadata, RunOptions};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -109,8 +110,24 @@ fn main() -> Res<()> {
     println!("loss over {steps} steps: {first:.6} -> {last:.6}, the same with every pass off");
     assert!(last < first);
 
+    // Where the time of one step goes (TF1's `RunOptions(trace_level=FULL_TRACE)`).
+    let mut meta = RunMetadata::default();
+    let traced = RunOptions { trace: true };
+    sess.run_with_options(&[loss], &feeds, &[train], &traced, &mut meta)?;
+    println!(
+        "\none traced step, its costliest steps:\n{}",
+        meta.summary(5)
+    );
+    assert_eq!(meta.step_stats().len(), compiled.steps.len());
+
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(&dir)?;
+        let trace = dir.join("11-trace.json");
+        rill::graph::dot::write_atomically(&trace, meta.chrome_trace().as_bytes())?;
+        println!(
+            "wrote {} (open it in chrome://tracing or ui.perfetto.dev)",
+            trace.display()
+        );
         for (name, plan) in [("lowered", lowered), ("compiled", compiled)] {
             let dot = dir.join(format!("11-plan-{name}.dot"));
             rill::graph::dot::write_atomically(&dot, plan.to_dot().as_bytes())?;

@@ -442,3 +442,49 @@ fn a_long_chain_needs_a_few_registers() {
     }
     assert_eq!(f.to_f64_vec()[0], f64::from(want));
 }
+
+#[test]
+fn epilogues_of_split_products_give_the_bits_of_the_unfused_graph_on_any_thread_count() {
+    // Wide outputs split into column stripes on two threads, and outputs wider than one column
+    // block of the product, run the epilogue on each row's piece of a block; tall ones split by
+    // rows run it on whole rows. Every way must give the unfused graph's bits.
+    let mut rng = Lcg(7);
+    for &(m, k, n) in &[
+        (40, 300, 1100),
+        (64, 200, 520),
+        (300, 60, 40),
+        (7, 400, 1500),
+    ] {
+        let g = Graph::new();
+        let x = g.placeholder(DType::F32, [None, Some(k)], "x");
+        let w = g.placeholder(DType::F32, [k, n], "w");
+        let b = g.placeholder(DType::F32, [n], "b");
+        let t = (x.matmul(w) + b).relu() * 0.5;
+        let (xv, wv, bv) = (rng.value(&[m, k]), rng.value(&[k, n]), rng.value(&[n]));
+        let feeds = [feed(x, &xv), feed(w, &wv), feed(b, &bv)];
+        let plain = Session::with_options(
+            &g,
+            CompileOptions {
+                fusion: false,
+                ..Default::default()
+            },
+        )
+        .with_threads(1)
+        .unwrap()
+        .eval(t, &feeds)
+        .unwrap();
+        for threads in [1, 2] {
+            let sess = Session::new(&g).with_threads(threads).unwrap();
+            let labels = fused_labels(&sess, &[t], &feeds);
+            assert!(
+                labels.contains(&"Fused[MatMul, Add, Relu, Mul]".to_string()),
+                "{m}x{k}x{n}: {labels:?}"
+            );
+            let fused = sess.eval(t, &feeds).unwrap();
+            assert!(
+                same_bits(&fused, &plain),
+                "{m}x{k}x{n} on {threads} threads differs from the unfused graph"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ use ndarray::{s, Array1, Array2};
 use rill::nn::losses::softmax_cross_entropy_with_logits;
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
+use rill::runtime::{RunMetadata, RunOptions};
 use std::time::Instant;
 
 const BATCH: usize = 128;
@@ -78,6 +79,20 @@ pub fn run(report: &mut Report) {
     }
     let l0 = batch_loss(&batches[0]);
     batches[..20].iter().for_each(step);
+    if crate::tracing() {
+        let traced: Vec<RunMetadata> = batches[20..50]
+            .iter()
+            .map(|(xb, yb)| {
+                let mut meta = RunMetadata::default();
+                let options = RunOptions { trace: true };
+                let feeds = [feed(x, xb), feed(y, yb)];
+                sess.run_with_options(&[] as &[TensorId], &feeds, &[train], &options, &mut meta)
+                    .unwrap();
+                meta
+            })
+            .collect();
+        crate::print_trace("W2 training step", &traced);
+    }
 
     // Training: steps/s over the 100 batches, median of the repeats.
     let start = heap_now();

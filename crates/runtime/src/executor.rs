@@ -3,6 +3,7 @@
 
 use crate::error::{Result, RunError};
 use crate::kernels::{self, elementwise, reduce, OutBuf};
+use crate::trace::Tracer;
 use crate::variables::{AssignError, VariableStore};
 use rill_compiler::{Plan, Step};
 use rill_graph::error::location_string;
@@ -17,6 +18,8 @@ pub struct RunContext<'a> {
     pub run: u64,
     /// The pool big kernels may split their work over.
     pub parallel: &'a crate::parallel::Parallel,
+    /// Where a traced run records its steps (`RunOptions::trace`).
+    pub trace: Option<&'a crate::trace::Tracer>,
 }
 
 /// Runs plans. Implementations must give the results sequential execution in plan order gives.
@@ -318,6 +321,7 @@ fn run_steps(
             continue;
         }
         let step = &steps[k];
+        let started = ctx.trace.map(Tracer::start);
         if !ws.share_input(plan, step, feeds) && !ws.run_in_place(step, feeds) {
             ws.prepare(plan, step, feeds);
             let mut out = ws.take_buffer(step);
@@ -326,6 +330,9 @@ fn run_steps(
                 run_step(step, &inputs, &ws.slots, &ws.buffers, feeds, ctx, &mut out)?
             };
             ws.store(step, produced);
+        }
+        if let (Some(trace), Some(started)) = (ctx.trace, started) {
+            trace.record(k, started);
         }
         for &s in &step.frees {
             ws.release_slot(plan, s);
@@ -361,6 +368,7 @@ fn run_group(
     ctx: &RunContext<'_>,
     ws: &mut Workspace,
 ) -> Result<()> {
+    let first = range.start;
     let group = &plan.steps[range];
     for step in group {
         ws.prepare(plan, step, feeds);
@@ -370,10 +378,15 @@ fn run_group(
     let mut results: SmallVec<[Option<Result<Produced>>; 4]> = group.iter().map(|_| None).collect();
     ctx.parallel.run(|| {
         rayon::scope(|scope| {
-            for ((step, out), result) in group.iter().zip(outs.iter_mut()).zip(results.iter_mut()) {
+            let members = group.iter().zip(outs.iter_mut()).zip(results.iter_mut());
+            for (i, ((step, out), result)) in members.enumerate() {
                 scope.spawn(move |_| {
+                    let started = ctx.trace.map(Tracer::start);
                     let inputs = inputs_of(step, slots, buffers, feeds);
                     *result = Some(run_step(step, &inputs, slots, buffers, feeds, ctx, out));
+                    if let (Some(trace), Some(started)) = (ctx.trace, started) {
+                        trace.record(first + i, started);
+                    }
                 });
             }
         })

@@ -3,6 +3,7 @@
 use crate::error::{python_shape, Result, RunError};
 use crate::executor::{Executor, RunContext, SequentialExecutor, Workspace};
 use crate::parallel::Parallel;
+use crate::trace::{RunMetadata, RunOptions, Tracer};
 use crate::variables::VariableStore;
 use rill_compiler::{optimize, CompileOptions, Plan, Request};
 use rill_graph::{AsTensorId, Graph, Tensor, TensorId, Value};
@@ -219,6 +220,38 @@ impl Session {
         targets: &[T],
     ) -> Result<Vec<Value>> {
         let cached = self.cached_plan(fetches, feeds, targets)?;
+        self.execute(&cached, feeds, None)
+    }
+
+    /// `run_with_targets` with options (TF1's `sess.run(..., options=, run_metadata=)`): with
+    /// `options.trace`, `metadata` gets what each step of the run cost, on which thread
+    /// (`RunMetadata::summary`, `RunMetadata::chrome_trace`). Tracing times each step, so a
+    /// traced run is a little slower than an untraced one.
+    pub fn run_with_options<F: AsTensorId, T: AsTensorId>(
+        &self,
+        fetches: &[F],
+        feeds: &[Feed<'_>],
+        targets: &[T],
+        options: &RunOptions,
+        metadata: &mut RunMetadata,
+    ) -> Result<Vec<Value>> {
+        let cached = self.cached_plan(fetches, feeds, targets)?;
+        if !options.trace {
+            return self.execute(&cached, feeds, None);
+        }
+        let tracer = Tracer::new(&cached.plan);
+        let result = self.execute(&cached, feeds, Some(&tracer));
+        *metadata = tracer.finish(cached.plan.clone());
+        result
+    }
+
+    /// Runs a cached plan with `feeds`, checked against the plan's feed types and shapes.
+    fn execute(
+        &self,
+        cached: &CachedPlan,
+        feeds: &[Feed<'_>],
+        trace: Option<&Tracer>,
+    ) -> Result<Vec<Value>> {
         let plan = &cached.plan;
         let mut values: SmallVec<[&Value; 8]> = SmallVec::with_capacity(feeds.len());
         for (slot, f) in plan.feeds.iter().zip(feeds) {
@@ -242,6 +275,7 @@ impl Session {
             variables: &self.variables,
             run: self.runs.fetch_add(1, Ordering::Relaxed),
             parallel: &self.parallel,
+            trace,
         };
         let mut ws = cached.take_workspace();
         // A plan with big kernels runs on a pool thread: the pool's other threads join its
