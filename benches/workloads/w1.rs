@@ -2,10 +2,11 @@
 //! shuffled each epoch): TF1 style (`Session::run` per batch) and Keras style (`fit`).
 
 use crate::{median, quick, Lcg, Report};
-use ndarray::{Array2, Axis};
+use ndarray::{s, Array2, Axis};
 use rill::nn::callbacks::CallbackContext;
 use rill::nn::{Callback, Dense, FitArgs, GradientDescent, Optimizer, Sequential};
 use rill::prelude::*;
+use rill::runtime::{RunMetadata, RunOptions};
 use std::time::Instant;
 
 /// x uniform in [-1.5, 1.5]^2, y = 1 inside the unit circle.
@@ -88,6 +89,23 @@ fn session_style(epochs: usize) -> f64 {
                 .unwrap();
         }
         times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    if crate::tracing() {
+        let (xb, yb) = (
+            Value::from(xd.slice(s![..500, ..]).to_owned()),
+            Value::from(yd.slice(s![..500, ..]).to_owned()),
+        );
+        let traced: Vec<RunMetadata> = (0..200)
+            .map(|_| {
+                let mut meta = RunMetadata::default();
+                let options = RunOptions { trace: true };
+                let feeds = [feed(x, &xb), feed(y, &yb)];
+                sess.run_with_options(&[loss], &feeds, &[train], &options, &mut meta)
+                    .unwrap();
+                meta
+            })
+            .collect();
+        crate::print_trace("W1 training step", &traced);
     }
     median(times[1..].to_vec())
 }
