@@ -112,7 +112,7 @@ fn main() -> Res<()> {
 
     // Where the time of one step goes (TF1's `RunOptions(trace_level=FULL_TRACE)`).
     let mut meta = RunMetadata::default();
-    let traced = RunOptions { trace: true };
+    let traced = RunOptions::traced();
     sess.run_with_options(&[loss], &feeds, &[train], &traced, &mut meta)?;
     println!(
         "\none traced step, its costliest steps:\n{}",

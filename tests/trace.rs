@@ -1,4 +1,4 @@
-//! Step tracing (`RunOptions { trace: true }`, TF1's `FULL_TRACE`): a traced run gives the
+//! Step tracing (`RunOptions::traced()`, TF1's `FULL_TRACE`): a traced run gives the
 //! untraced run's values and records every step it executed once, with its op, shape, time and
 //! thread; the Chrome trace is valid JSON with one event per step.
 
@@ -28,7 +28,7 @@ fn model(g: &Graph, batch: usize) -> (Tensor<'_>, Tensor<'_>, Value) {
 
 fn traced(sess: &Session, fetch: Tensor<'_>, feeds: &[Feed<'_>]) -> (Value, RunMetadata) {
     let mut meta = RunMetadata::default();
-    let options = RunOptions { trace: true };
+    let options = RunOptions::traced();
     let mut out = sess
         .run_with_options(&[fetch], feeds, &[] as &[TensorId], &options, &mut meta)
         .unwrap();
@@ -120,7 +120,12 @@ fn the_chrome_trace_is_json_with_one_complete_event_per_step() {
     let sess = Session::new(&g);
     let (_, meta) = traced(&sess, loss, &[feed(x, &xv)]);
     let json: serde_json::Value = serde_json::from_str(&meta.chrome_trace()).unwrap();
-    let events = json["traceEvents"].as_array().unwrap();
+    let events: Vec<&serde_json::Value> = json["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] != "M")
+        .collect();
     let stats = meta.step_stats();
     assert_eq!(events.len(), stats.len());
     for (e, s) in events.iter().zip(&stats) {
@@ -133,12 +138,72 @@ fn the_chrome_trace_is_json_with_one_complete_event_per_step() {
 }
 
 #[test]
-fn an_untraced_run_with_options_records_nothing() {
+fn steps_on_the_in_place_and_pass_through_paths_are_traced_on_every_run() {
+    // Unfused and unsimplified, a chain of identities and small elementwise ops runs almost all on
+    // the executor's fast paths (the output shares its input's buffer, or is computed into the
+    // buffer its last occupant left, from the second run on).
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [4usize, 3], "x");
+    let mut y = x;
+    for i in 0..8 {
+        y = (y * 1.5).identity().named(&format!("same{i}")) + 0.25;
+    }
+    let sess = Session::with_options(
+        &g,
+        rill::compiler::CompileOptions {
+            constant_folding: false,
+            simplify: false,
+            fusion: false,
+            ..Default::default()
+        },
+    );
+    let xv = Value::from(Array2::from_elem((4, 3), 0.5f32));
+    let feeds = [feed(x, &xv)];
+    let plan = sess
+        .plan_for_feeds(&[y], &feeds, &[] as &[TensorId])
+        .unwrap();
+    for run in 0..3 {
+        let (value, meta) = traced(&sess, y, &feeds);
+        assert_eq!(bits(&value), bits(&sess.eval(y, &feeds).unwrap()));
+        let stats = meta.step_stats();
+        assert_eq!(stats.len(), plan.steps.len(), "run {run}: {stats:?}");
+        assert!(stats.iter().any(|s| s.node == "same7"), "run {run}");
+    }
+}
+
+#[test]
+fn a_failed_run_is_traced_up_to_the_step_that_failed() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::F32, [3usize], "x");
+    let checked = x.log().check_numerics("log of x").named("checked");
+    let sess = Session::new(&g);
+    let xv = Value::from(ndarray::arr1(&[1.0f32, -1.0, 2.0]));
+    let mut meta = RunMetadata::default();
+    let err = sess
+        .run_with_options(
+            &[checked],
+            &[feed(x, &xv)],
+            &[] as &[TensorId],
+            &RunOptions::traced(),
+            &mut meta,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("log of x"), "{err}");
+    let stats = meta.step_stats();
+    let last = stats.last().expect("the failed run was traced");
+    assert_eq!(last.node, "checked", "{stats:?}");
+    assert_eq!(last.op, "CheckNumerics");
+}
+
+#[test]
+fn run_with_options_starts_the_metadata_afresh() {
     let g = Graph::new();
     let (x, loss, xv) = model(&g, 8);
     let sess = Session::new(&g);
-    let mut meta = RunMetadata::default();
     let feeds = [feed(x, &xv)];
+    let (_, mut meta) = traced(&sess, loss, &feeds);
+    assert!(meta.is_traced());
+    // An untraced run with options gives the plain run's bits and records nothing.
     let out = sess
         .run_with_options(
             &[loss],
@@ -149,6 +214,51 @@ fn an_untraced_run_with_options_records_nothing() {
         )
         .unwrap();
     assert_eq!(bits(&out[0]), bits(&sess.eval(loss, &feeds).unwrap()));
-    assert!(!meta.is_traced());
+    assert!(!meta.is_traced(), "{meta:?}");
     assert!(meta.step_stats().is_empty());
+    // A request that does not compile leaves no trace either.
+    let (_, mut meta) = traced(&sess, loss, &feeds);
+    let bad = sess.run_with_options(
+        &[loss],
+        &[],
+        &[] as &[TensorId],
+        &RunOptions::traced(),
+        &mut meta,
+    );
+    assert!(bad.is_err());
+    assert!(
+        !meta.is_traced() && meta.step_stats().is_empty(),
+        "{meta:?}"
+    );
+}
+
+#[test]
+fn events_name_the_sessions_pool_threads() {
+    let g = Graph::new();
+    let (x, loss, xv) = model(&g, 300);
+    let feeds = [feed(x, &xv)];
+    // One thread: everything on the calling thread.
+    let (_, meta) = traced(&Session::new(&g).with_threads(1).unwrap(), loss, &feeds);
+    assert!(meta.step_stats().iter().all(|s| s.thread == 0));
+    // Two threads: a plan with kernels big enough to split runs on the pool, every step of it.
+    let sess = Session::new(&g).with_threads(2).unwrap();
+    let (_, meta) = traced(&sess, loss, &feeds);
+    let stats = meta.step_stats();
+    assert!(
+        stats.iter().all(|s| s.thread == 1 || s.thread == 2),
+        "{stats:?}"
+    );
+    // The Chrome trace names each row used.
+    let json: serde_json::Value = serde_json::from_str(&meta.chrome_trace()).unwrap();
+    let rows: Vec<&str> = json["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "M")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    for s in &stats {
+        let name = format!("rill-{}", s.thread - 1);
+        assert!(rows.contains(&name.as_str()), "{rows:?}");
+    }
 }

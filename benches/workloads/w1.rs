@@ -98,7 +98,7 @@ fn session_style(epochs: usize) -> f64 {
         let traced: Vec<RunMetadata> = (0..200)
             .map(|_| {
                 let mut meta = RunMetadata::default();
-                let options = RunOptions { trace: true };
+                let options = RunOptions::traced();
                 let feeds = [feed(x, &xb), feed(y, &yb)];
                 sess.run_with_options(&[loss], &feeds, &[train], &options, &mut meta)
                     .unwrap();

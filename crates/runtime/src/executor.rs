@@ -166,6 +166,9 @@ impl Workspace {
     /// planning made its output share that buffer (`passes_input_on`: the step has no buffer
     /// of its own, its output slot has its input's) and the run agrees. Whether it did; if
     /// not, the step runs the general way.
+    // Inlined into both instances of the step loop (traced and not): on a small step the
+    // call would cost as much as the work.
+    #[inline(always)]
     fn share_input(&mut self, plan: &Plan, step: &Step, feeds: &[&Value]) -> bool {
         if step.buffer.is_some() || !may_pass_through(&step.op) {
             return false;
@@ -190,6 +193,9 @@ impl Workspace {
     /// that already has the result's type and shape (a buffer's later occupants in a run, and
     /// every run after the first for a fixed shape): nothing is built or moved. Whether it
     /// did; if not, nothing changed and the step runs the general way.
+    // Inlined into both instances of the step loop (traced and not): on a small step the
+    // call would cost as much as the work.
+    #[inline(always)]
     fn run_in_place(&mut self, step: &Step, feeds: &[&Value]) -> bool {
         if step.fused.is_some() || !matches!(step.op, Op::Binary(_) | Op::Unary(_)) {
             return false;
@@ -278,7 +284,11 @@ impl Executor for SequentialExecutor {
         ctx: &RunContext<'_>,
         ws: &mut Workspace,
     ) -> Result<Vec<Value>> {
-        let result = run_steps(plan, feeds, ctx, ws);
+        let result = if ctx.trace.is_some() {
+            run_steps::<true>(plan, feeds, ctx, ws)
+        } else {
+            run_steps::<false>(plan, feeds, ctx, ws)
+        };
         // Whatever happened, the workspace keeps no values of this run but its buffers'. Only
         // feeds and steps fill slots (after the passes, most of a big graph's slots are
         // never used, and visiting them all would cost more than a fused run).
@@ -295,7 +305,9 @@ impl Executor for SequentialExecutor {
     }
 }
 
-fn run_steps(
+/// Runs the plan's steps in order; `TRACED` runs record each step in `ctx.trace` (an untraced
+/// run's loop has no tracing in it at all).
+fn run_steps<const TRACED: bool>(
     plan: &Plan,
     feeds: &[&Value],
     ctx: &RunContext<'_>,
@@ -321,14 +333,28 @@ fn run_steps(
             continue;
         }
         let step = &steps[k];
-        let started = ctx.trace.map(Tracer::start);
+        // Only the traced instance of this loop reads the clock.
+        let started = if TRACED {
+            ctx.trace.map(Tracer::start)
+        } else {
+            None
+        };
         if !ws.share_input(plan, step, feeds) && !ws.run_in_place(step, feeds) {
             ws.prepare(plan, step, feeds);
             let mut out = ws.take_buffer(step);
-            let produced = {
-                let inputs = inputs_of(step, &ws.slots, &ws.buffers, feeds);
-                run_step(step, &inputs, &ws.slots, &ws.buffers, feeds, ctx, &mut out)?
-            };
+            let inputs = inputs_of(step, &ws.slots, &ws.buffers, feeds);
+            let produced =
+                match run_step(step, &inputs, &ws.slots, &ws.buffers, feeds, ctx, &mut out) {
+                    Ok(produced) => produced,
+                    Err(e) => {
+                        // A step that failed is recorded too: it is the one a trace is read for.
+                        if let (Some(trace), Some(started)) = (ctx.trace, started) {
+                            trace.record(k, started);
+                        }
+                        return Err(e);
+                    }
+                };
+            drop(inputs);
             ws.store(step, produced);
         }
         if let (Some(trace), Some(started)) = (ctx.trace, started) {

@@ -41,6 +41,12 @@ impl Parallel {
         self.threads
     }
 
+    /// The index of the current thread in this pool (`rill-{index}`), if it is one of its
+    /// threads (not in any other rayon pool's).
+    pub fn thread_index(&self) -> Option<usize> {
+        self.pool.as_ref()?.current_thread_index()
+    }
+
     /// Runs `f` in the pool (where `rayon` parallel iterators and `gemm` use its threads), or
     /// right here when sequential.
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {

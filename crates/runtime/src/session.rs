@@ -225,8 +225,8 @@ impl Session {
 
     /// `run_with_targets` with options (TF1's `sess.run(..., options=, run_metadata=)`): with
     /// `options.trace`, `metadata` gets what each step of the run cost, on which thread
-    /// (`RunMetadata::summary`, `RunMetadata::chrome_trace`). Tracing times each step, so a
-    /// traced run is a little slower than an untraced one.
+    /// (`RunMetadata::summary`, `RunMetadata::chrome_trace`), the failing step included when
+    /// the run fails. Tracing times each step, so a traced run is a little slower.
     pub fn run_with_options<F: AsTensorId, T: AsTensorId>(
         &self,
         fetches: &[F],
@@ -235,11 +235,12 @@ impl Session {
         options: &RunOptions,
         metadata: &mut RunMetadata,
     ) -> Result<Vec<Value>> {
+        *metadata = RunMetadata::default();
         let cached = self.cached_plan(fetches, feeds, targets)?;
         if !options.trace {
             return self.execute(&cached, feeds, None);
         }
-        let tracer = Tracer::new(&cached.plan);
+        let tracer = Tracer::new(&cached.plan, &self.parallel);
         let result = self.execute(&cached, feeds, Some(&tracer));
         *metadata = tracer.finish(cached.plan.clone());
         result

@@ -3,20 +3,30 @@
 //! trace (`chrome://tracing`, Perfetto), as TF's `timeline.Timeline` writes.
 //!
 //! A traced run records one event per executed step into storage made before the run; an
-//! untraced run pays one branch per step.
+//! untraced run's step loop is built without tracing in it.
 
+use crate::parallel::Parallel;
 use rill_compiler::Plan;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Options of one `Session::run_with_options` call.
+/// Options of one `Session::run_with_options` call: `RunOptions::traced()`, or the default
+/// (nothing recorded). Non-exhaustive, so options can be added (TF1 also has timeouts).
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct RunOptions {
     /// Record when each step ran, on which thread, into the run's `RunMetadata`.
     pub trace: bool,
 }
 
-/// One executed step, as a traced run saw it. Times are from the start of the run.
+impl RunOptions {
+    /// Options that trace the run (TF1's `trace_level=FULL_TRACE`).
+    pub fn traced() -> RunOptions {
+        RunOptions { trace: true }
+    }
+}
+
+/// One executed step, as a traced run saw it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepStats {
     /// The node the step computes (for a fused step, the last fused node).
@@ -25,18 +35,34 @@ pub struct StepStats {
     pub op: String,
     /// The step's output shape as the plan knows it (`?` for dimensions known only at run).
     pub shape: String,
+    /// When the step started, from the start of the run's execution.
     pub start_micros: f64,
+    /// How long it took: its kernel, and for a step run on its own (not in a concurrent group)
+    /// also taking and storing its output buffer.
     pub duration_micros: f64,
-    /// 0 for the thread that called `run`; pool threads count from 1.
+    /// 0 for a thread outside the session's pool (the one that called `run`, when the plan
+    /// runs there); `i + 1` for the pool's thread `rill-{i}`.
     pub thread: usize,
 }
 
-/// What a traced run left: the steps it ran, in the order they finished.
-#[derive(Debug, Default)]
+/// What a traced run left: the steps it ran (the one that failed included), in the order they
+/// finished. `Session::run_with_options` resets it first, so it never shows an earlier run.
+#[derive(Default)]
 pub struct RunMetadata {
     plan: Option<Arc<Plan>>,
     events: Vec<Event>,
     total_micros: f64,
+}
+
+impl std::fmt::Debug for RunMetadata {
+    // The plan is large: name what the metadata holds, not all of it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunMetadata")
+            .field("traced", &self.is_traced())
+            .field("steps", &self.events.len())
+            .field("total_micros", &self.total_micros)
+            .finish()
+    }
 }
 
 /// One step's timing, kept as numbers so recording never allocates.
@@ -53,26 +79,29 @@ pub(crate) struct Event {
 pub struct Tracer {
     origin: Instant,
     events: Mutex<Vec<Event>>,
+    /// The session's pool, whose threads the events name.
+    parallel: Parallel,
 }
 
 impl Tracer {
-    pub(crate) fn new(plan: &Plan) -> Tracer {
+    pub(crate) fn new(plan: &Plan, parallel: &Parallel) -> Tracer {
         Tracer {
             origin: Instant::now(),
             events: Mutex::new(Vec::with_capacity(plan.steps.len())),
+            parallel: parallel.clone(),
         }
     }
 
     /// The time a step starts, to hand back to `record` when it ends.
-    pub fn start(&self) -> Instant {
+    pub(crate) fn start(&self) -> Instant {
         Instant::now()
     }
 
     /// Records that plan step `step` ran from `started` until now.
-    pub fn record(&self, step: usize, started: Instant) {
+    pub(crate) fn record(&self, step: usize, started: Instant) {
         let end = Instant::now();
         let nanos = |t: Instant| t.saturating_duration_since(self.origin).as_nanos() as u64;
-        let thread = rayon::current_thread_index().map_or(0, |i| i + 1);
+        let thread = self.parallel.thread_index().map_or(0, |i| i + 1);
         let event = Event {
             step,
             start_nanos: nanos(started),
@@ -113,9 +142,9 @@ impl RunMetadata {
         };
         self.events
             .iter()
-            .map(|e| {
-                let step = &plan.steps[e.step];
-                StepStats {
+            .filter_map(|e| {
+                let step = plan.steps.get(e.step)?;
+                Some(StepStats {
                     node: step.name.clone(),
                     op: match &step.fused {
                         Some(program) => program.label(),
@@ -125,7 +154,7 @@ impl RunMetadata {
                     start_micros: e.start_nanos as f64 / 1e3,
                     duration_micros: e.end_nanos.saturating_sub(e.start_nanos) as f64 / 1e3,
                     thread: e.thread,
-                }
+                })
             })
             .collect()
     }
@@ -153,12 +182,24 @@ impl RunMetadata {
         out
     }
 
-    /// The run as Chrome trace events (JSON): one complete event per step, one row per thread.
+    /// The run as Chrome trace events (JSON): one complete event per step, one row per thread,
+    /// each row named (`caller`, `rill-0`, ...) as TF's `Timeline` names its rows.
     pub fn chrome_trace(&self) -> String {
-        let events: Vec<serde_json::Value> = self
-            .step_stats()
-            .into_iter()
-            .map(|s| {
+        let stats = self.step_stats();
+        let mut threads: Vec<usize> = stats.iter().map(|s| s.thread).collect();
+        threads.sort_unstable();
+        threads.dedup();
+        let names = threads.into_iter().map(|t| {
+            let name = match t {
+                0 => "caller".to_string(),
+                i => format!("rill-{}", i - 1),
+            };
+            serde_json::json!({
+                "name": "thread_name", "ph": "M", "pid": 0, "tid": t, "args": { "name": name },
+            })
+        });
+        let events: Vec<serde_json::Value> = names
+            .chain(stats.into_iter().map(|s| {
                 serde_json::json!({
                     "name": s.node,
                     "cat": s.op,
@@ -169,7 +210,7 @@ impl RunMetadata {
                     "tid": s.thread,
                     "args": { "op": s.op, "shape": s.shape },
                 })
-            })
+            }))
             .collect();
         serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ns" }).to_string()
     }
