@@ -96,7 +96,7 @@ pub fn run(report: &mut Report) {
     let l1 = batch_loss(&batches[0]);
     println!("# w2 loss on batch 0: {l0:.4} -> {l1:.4}");
     // Traced after the measured loss: the traced steps train too.
-    if crate::tracing() {
+    let trace_steps = |sess: &Session, what: &str| {
         let traced: Vec<RunMetadata> = batches[20..50]
             .iter()
             .map(|(xb, yb)| {
@@ -108,7 +108,10 @@ pub fn run(report: &mut Report) {
                 meta
             })
             .collect();
-        crate::print_trace("W2 training step", &traced);
+        crate::print_trace(what, &traced);
+    };
+    if crate::tracing() {
+        trace_steps(&sess, "W2 training step, 2 threads");
     }
     let rate_two = median(rates);
     report.figure("w2.train/rill_session", rate_two, "steps/s");
@@ -124,6 +127,9 @@ pub fn run(report: &mut Report) {
                 .unwrap();
         }
         rates_one.push(STEPS as f64 / t.elapsed().as_secs_f64());
+    }
+    if crate::tracing() {
+        trace_steps(&one, "W2 training step, 1 thread");
     }
     report.figure(
         "w2.train_1thread/rill_session",
