@@ -75,6 +75,12 @@ fn most_per_run<R>(runs: usize, mut run: impl FnMut() -> R) -> (Vec<R>, usize) {
     (results, most)
 }
 
+/// A float weight matrix with Glorot-uniform initial values (seeded by the graph).
+fn glorot<'g>(g: &'g Graph, [rows, cols]: [usize; 2], name: &str) -> Tensor<'g> {
+    let init = Initializer::GlorotUniform { seed: None };
+    g.variable_init(&[rows, cols], DType::F32, init, name)
+}
+
 /// SGD on `loss` at `rate`, and a one-thread session (so every allocation is this thread's)
 /// with the variables initialised.
 fn trainer<'g>(g: &'g Graph, loss: Tensor<'g>, rate: f64) -> (Session, Tensor<'g>) {
@@ -96,12 +102,7 @@ fn a_training_step_allocates_only_its_fetched_loss() {
     let y = g.placeholder(DType::F32, [None, Some(1)], "y");
     let mut h = x;
     for (i, (a, b)) in [(2, 10), (10, 10), (10, 1)].into_iter().enumerate() {
-        let w = g.variable_init(
-            &[a, b],
-            DType::F32,
-            Initializer::GlorotUniform { seed: None },
-            &format!("W{i}"),
-        );
+        let w = glorot(&g, [a, b], &format!("W{i}"));
         let bias = g.variable_init(&[b], DType::F32, Initializer::Zeros, &format!("b{i}"));
         h = (h.matmul(w) + bias).sigmoid();
     }
@@ -165,19 +166,9 @@ fn a_step_whose_products_take_rills_gemm_allocates_nothing() {
     let g = Graph::new();
     g.set_random_seed(4);
     let x = g.placeholder(DType::F32, [None, Some(200)], "x");
-    let w0 = g.variable_init(
-        &[200, 300],
-        DType::F32,
-        Initializer::GlorotUniform { seed: None },
-        "w0",
-    );
+    let w0 = glorot(&g, [200, 300], "w0");
     let b0 = g.variable_init(&[300], DType::F32, Initializer::Zeros, "b0");
-    let w1 = g.variable_init(
-        &[300, 40],
-        DType::F32,
-        Initializer::GlorotUniform { seed: None },
-        "w1",
-    );
+    let w1 = glorot(&g, [300, 40], "w1");
     let h = (x.matmul(w0) + b0).relu();
     let loss = h.matmul(w1).square().mean(ALL, false);
     let (sess, train) = trainer(&g, loss, 0.01);
@@ -201,12 +192,7 @@ fn a_step_compiled_without_folding_simplification_or_fusion_allocates_only_its_f
     let g = Graph::new();
     g.set_random_seed(5);
     let x = g.placeholder(DType::F32, [None, Some(6)], "x");
-    let w = g.variable_init(
-        &[6, 6],
-        DType::F32,
-        Initializer::GlorotUniform { seed: None },
-        "w",
-    );
+    let w = glorot(&g, [6, 6], "w");
     let shift = g.placeholder(DType::F32, [None, Some(6)], "shift");
     let h = (x.matmul(w) + shift).identity().tanh();
     let loss = (h * h + x).mean(ALL, false);

@@ -348,18 +348,14 @@ fn run_steps<const TRACED: bool>(
                     Ok(produced) => produced,
                     Err(e) => {
                         // A step that failed is recorded too: it is the one a trace is read for.
-                        if let (Some(trace), Some(started)) = (ctx.trace, started) {
-                            trace.record(k, started);
-                        }
+                        Tracer::record_if(ctx.trace, k, started);
                         return Err(e);
                     }
                 };
             drop(inputs);
             ws.store(step, produced);
         }
-        if let (Some(trace), Some(started)) = (ctx.trace, started) {
-            trace.record(k, started);
-        }
+        Tracer::record_if(ctx.trace, k, started);
         for &s in &step.frees {
             ws.release_slot(plan, s);
         }
@@ -410,9 +406,7 @@ fn run_group(
                     let started = ctx.trace.map(Tracer::start);
                     let inputs = inputs_of(step, slots, buffers, feeds);
                     *result = Some(run_step(step, &inputs, slots, buffers, feeds, ctx, out));
-                    if let (Some(trace), Some(started)) = (ctx.trace, started) {
-                        trace.record(first + i, started);
-                    }
+                    Tracer::record_if(ctx.trace, first + i, started);
                 });
             }
         })

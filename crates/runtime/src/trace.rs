@@ -114,6 +114,14 @@ impl Tracer {
             .push(event);
     }
 
+    /// Records plan step `step`, which began at `started`, when the run is traced (both given).
+    #[inline(always)]
+    pub(crate) fn record_if(trace: Option<&Tracer>, step: usize, started: Option<Instant>) {
+        if let (Some(trace), Some(started)) = (trace, started) {
+            trace.record(step, started);
+        }
+    }
+
     pub(crate) fn finish(self, plan: Arc<Plan>) -> RunMetadata {
         let total_micros = self.origin.elapsed().as_secs_f64() * 1e6;
         RunMetadata {
