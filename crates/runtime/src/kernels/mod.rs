@@ -85,6 +85,14 @@ pub(crate) fn has_avx2() -> bool {
     })
 }
 
+/// Whether the CPU has AVX-512F (asked once): the f32 product then runs its wider kernel.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx512() -> bool {
+    use std::sync::OnceLock;
+    static AVX512: OnceLock<bool> = OnceLock::new();
+    *AVX512.get_or_init(|| has_avx2() && std::arch::is_x86_feature_detected!("avx512f"))
+}
+
 /// Runs `f` with the first `len` elements of `room`, a thread's storage kept between calls (and
 /// grown as needed), so a kernel that needs room allocates nothing once warm. A nested call on
 /// the same room gets fresh storage.

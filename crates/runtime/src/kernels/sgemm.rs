@@ -354,24 +354,50 @@ unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 }
 
 /// All tiles of an `mc x nc` block of the output at `c` from packed panels of `kc` steps, each
-/// written (`first`) or added to. The micro-kernel is inlined here, with the CPU features.
+/// written (`first`) or added to. Where the CPU has AVX-512, most of the block goes as double
+/// tiles (two panels of each operand at once, `micro_avx512`); the rest, or all of it without
+/// AVX-512, as single ones. Either way each element is the same chain of multiply-adds.
 ///
 /// # Safety
 /// The panels hold `mc` rows and `nc` columns packed by `pack_a` and `pack_b`; `c` is valid for
 /// the block with row stride `ldc`; the CPU has AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
 unsafe fn tiles(
-    (mc, nc, kc): (usize, usize, usize),
+    block: (usize, usize, usize),
     a_panels: &[f32],
     b_panels: &[f32],
     c: *mut f32,
     ldc: usize,
     first: bool,
 ) {
+    if super::has_avx512() {
+        // SAFETY: the CPU has AVX-512F (and AVX2 and FMA, as the caller promises).
+        return tiles_avx512(block, a_panels, b_panels, c, ldc, first);
+    }
+    tiles_avx2(block, a_panels, b_panels, c, ldc, first, (0, 0))
+}
+
+/// The tiles of the block from row `from.0` or column `from.1` on, as `MR x NR` tiles: every
+/// tile whose top-left corner lies at or past either (the rest is another kernel's).
+///
+/// # Safety
+/// As `tiles`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tiles_avx2(
+    (mc, nc, kc): (usize, usize, usize),
+    a_panels: &[f32],
+    b_panels: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    first: bool,
+    from: (usize, usize),
+) {
     for jr in (0..nc).step_by(NR) {
         let b_panel = b_panels[jr * kc..].as_ptr();
-        for ir in (0..mc).step_by(MR) {
+        // Below `from.1`, only the rows from `from.0` on are this call's.
+        let top = if jr < from.1 { from.0 } else { 0 };
+        for ir in (top..mc).step_by(MR) {
             let a_panel = a_panels[ir * kc..].as_ptr();
             let (mr, nr) = (MR.min(mc - ir), NR.min(nc - jr));
             tile(
@@ -382,6 +408,106 @@ unsafe fn tiles(
                 ldc,
                 first,
                 (mr, nr),
+            );
+        }
+    }
+}
+
+/// `tiles` with AVX-512: the block's whole `2 MR x 2 NR` tiles through `micro_avx512`, then
+/// the rows and columns left over through `tiles_avx2`.
+///
+/// # Safety
+/// As `tiles`; the CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tiles_avx512(
+    (mc, nc, kc): (usize, usize, usize),
+    a_panels: &[f32],
+    b_panels: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    first: bool,
+) {
+    let (tall, wide) = (mc / (2 * MR) * (2 * MR), nc / (2 * NR) * (2 * NR));
+    for jr in (0..wide).step_by(2 * NR) {
+        let b = (
+            b_panels[jr * kc..].as_ptr(),
+            b_panels[(jr + NR) * kc..].as_ptr(),
+        );
+        for ir in (0..tall).step_by(2 * MR) {
+            let a = (
+                a_panels[ir * kc..].as_ptr(),
+                a_panels[(ir + MR) * kc..].as_ptr(),
+            );
+            micro_avx512(kc, a, b, c.add(ir * ldc + jr), ldc, first);
+        }
+    }
+    if tall < mc || wide < nc {
+        tiles_avx2(
+            (mc, nc, kc),
+            a_panels,
+            b_panels,
+            c,
+            ldc,
+            first,
+            (tall, wide),
+        );
+    }
+}
+
+/// The AVX-512 micro-kernel: a `2 MR x 2 NR` tile from two panels of each operand, twenty-four
+/// accumulators of sixteen lanes fed by one broadcast element of `a` and two vectors of `b` per
+/// step. Lane for lane it is `micro` (the same multiply-adds in the same order), so the bits
+/// do not depend on which kernel ran.
+///
+/// # Safety
+/// As `micro` for each of the four `MR x NR` tiles; the CPU has AVX-512F (it is inlined into
+/// `tiles_avx512`, which enables it).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn micro_avx512(
+    kc: usize,
+    a: (*const f32, *const f32),
+    b: (*const f32, *const f32),
+    c: *mut f32,
+    ldc: usize,
+    first: bool,
+) {
+    const ROWS: usize = 2 * MR;
+    let mut lo = [_mm512_setzero_ps(); ROWS];
+    let mut hi = [_mm512_setzero_ps(); ROWS];
+    for i in 0..ROWS {
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 2 * NR - 1).cast());
+    }
+    let (mut a0, mut a1, mut b0, mut b1) = (a.0, a.1, b.0, b.1);
+    for _ in 0..kc {
+        let (b_lo, b_hi) = (_mm512_loadu_ps(b0), _mm512_loadu_ps(b1));
+        for i in 0..MR {
+            let ai = _mm512_set1_ps(*a0.add(i));
+            lo[i] = _mm512_fmadd_ps(ai, b_lo, lo[i]);
+            hi[i] = _mm512_fmadd_ps(ai, b_hi, hi[i]);
+        }
+        for i in 0..MR {
+            let ai = _mm512_set1_ps(*a1.add(i));
+            lo[MR + i] = _mm512_fmadd_ps(ai, b_lo, lo[MR + i]);
+            hi[MR + i] = _mm512_fmadd_ps(ai, b_hi, hi[MR + i]);
+        }
+        a0 = a0.add(MR);
+        a1 = a1.add(MR);
+        b0 = b0.add(NR);
+        b1 = b1.add(NR);
+    }
+    for i in 0..ROWS {
+        let row = c.add(i * ldc);
+        if first {
+            _mm512_storeu_ps(row, lo[i]);
+            _mm512_storeu_ps(row.add(NR), hi[i]);
+        } else {
+            _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), lo[i]));
+            _mm512_storeu_ps(
+                row.add(NR),
+                _mm512_add_ps(_mm512_loadu_ps(row.add(NR)), hi[i]),
             );
         }
     }
@@ -587,10 +713,12 @@ mod tests {
         if !available() {
             return;
         }
-        // Around the tile (6 x 16), the packed blocks (96 rows, 1024 columns, 256 steps) and
-        // the eight-step runs of the packs.
+        // Around the tile (6 x 16) and the AVX-512 double tile (12 x 32), the packed blocks (96
+        // rows, 1024 columns, 256 steps) and the eight-step runs of the packs.
         for &(m, n, k) in &[
             (1, 1, 1),
+            (30, 50, 40),
+            (24, 64, 600),
             (1, 40, 9),
             (40, 1, 17),
             (6, 16, 8),
