@@ -2,6 +2,7 @@
 //! Small kernels never touch it, so a step of a small graph costs no cross-thread handoff.
 
 use rayon::ThreadPool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Where a kernel may run parallel work: a session's own pool, or the calling thread only.
@@ -55,6 +56,39 @@ impl Parallel {
             None => f(),
         }
     }
+
+    /// `run` for a whole step of big kernels: while `f` runs, the pool's other threads stay
+    /// awake looking for its work instead of going to sleep between kernels. (On a virtual
+    /// machine a sleeping thread takes tens of microseconds to wake, longer than a small
+    /// kernel's half.)
+    pub fn run_awake<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let Some(pool) = &self.pool else {
+            return f();
+        };
+        pool.install(|| {
+            let done = AtomicBool::new(false);
+            let owner = rayon::current_thread_index();
+            rayon::scope(|scope| {
+                for _ in 1..self.threads {
+                    scope.spawn(|_| {
+                        // The thread running `f` may pick this up while it waits in a join:
+                        // it must not spin there, or `f` would never finish.
+                        if rayon::current_thread_index() == owner {
+                            return;
+                        }
+                        while !done.load(Ordering::Acquire) {
+                            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                                std::hint::spin_loop();
+                            }
+                        }
+                    });
+                }
+                let result = f();
+                done.store(true, Ordering::Release);
+                result
+            })
+        })
+    }
 }
 
 impl Default for Parallel {
@@ -62,5 +96,41 @@ impl Default for Parallel {
     fn default() -> Self {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         Parallel::with_threads(n).unwrap_or_else(|_| Parallel::sequential())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Parallel;
+    use rayon::prelude::*;
+
+    /// Steps of nested parallel work finish, with the right results, while the pool's other
+    /// threads are kept awake, on every thread count: the keep-awake jobs take the work the
+    /// step shares out and stop when it ends.
+    #[test]
+    fn steps_kept_awake_finish_their_nested_work() {
+        for threads in [1, 2, 3] {
+            let parallel = Parallel::with_threads(threads).unwrap();
+            for round in 0..300u64 {
+                let got = parallel.run_awake(|| {
+                    let (a, b) = rayon::join(
+                        || (0..round * 50).into_par_iter().sum::<u64>(),
+                        || {
+                            (0..100u64)
+                                .into_par_iter()
+                                .map(|i| (0..i).into_par_iter().sum::<u64>())
+                                .sum::<u64>()
+                        },
+                    );
+                    a + b
+                });
+                let n = round * 50;
+                let want = n * n.saturating_sub(1) / 2
+                    + (0..100u64)
+                        .map(|i| i * i.saturating_sub(1) / 2)
+                        .sum::<u64>();
+                assert_eq!(got, want, "{threads} threads, round {round}");
+            }
+        }
     }
 }

@@ -280,10 +280,11 @@ impl Session {
         };
         let mut ws = cached.take_workspace();
         // A plan with big kernels runs on a pool thread: the pool's other threads join its
-        // kernels, and none of them spins for work beside a thread running small steps.
+        // kernels, kept awake between them for the step (`run_awake`); none of them spins for
+        // work beside a thread running small steps.
         let mut execute = || self.executor.execute(plan, &values, &ctx, &mut ws);
         let result = if cached.in_pool {
-            self.parallel.run(execute)
+            self.parallel.run_awake(execute)
         } else {
             execute()
         };
