@@ -96,6 +96,10 @@ pub(super) unsafe fn product(
         }
     }
     let packed = packed.as_ptr();
+    if super::has_avx512() {
+        // SAFETY: the CPU has AVX-512F; the rest as here.
+        return rows_avx512((m, n, k), a, packed, dst);
+    }
     let mut i = 0;
     // Several rows at a time, so several accumulators are in flight while each waits out its
     // multiply-add's latency: 8 rows of one vector, or 4 rows of two; the rows left over go
@@ -127,6 +131,64 @@ pub(super) unsafe fn product(
             6 => rows::<6, false>(i, shape, a, packed, dst),
             _ => rows::<7, false>(i, shape, a, packed, dst),
         }
+    }
+}
+
+/// `product`'s rows with AVX-512: each output row is one accumulator of sixteen lanes, eight
+/// rows at a time, so each step over `p` is one load of the packed operand and eight broadcast
+/// multiply-adds (where AVX2 needs two vectors a row and a pointer a row). Lane for lane the
+/// same multiply-adds as `rows`, so the same bits.
+///
+/// # Safety
+/// As `product` after packing (`packed` holds `16 * k` packed elements); the CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f32, dst: *mut f32) {
+    let m = shape.0;
+    let mut i = 0;
+    while i + 8 <= m {
+        group_avx512::<8>(i, shape, a, packed, dst);
+        i += 8;
+    }
+    match m - i {
+        0 => {}
+        1 => group_avx512::<1>(i, shape, a, packed, dst),
+        2 => group_avx512::<2>(i, shape, a, packed, dst),
+        3 => group_avx512::<3>(i, shape, a, packed, dst),
+        4 => group_avx512::<4>(i, shape, a, packed, dst),
+        5 => group_avx512::<5>(i, shape, a, packed, dst),
+        6 => group_avx512::<6>(i, shape, a, packed, dst),
+        _ => group_avx512::<7>(i, shape, a, packed, dst),
+    }
+}
+
+/// Output rows `i..i + R` with AVX-512 (see `rows_avx512`); each row is stored with a mask of
+/// its `n` lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn group_avx512<const R: usize>(
+    i: usize,
+    (_, n, k): (usize, usize, usize),
+    a: Strided,
+    packed: *const f32,
+    dst: *mut f32,
+) {
+    let mut acc = [_mm512_setzero_ps(); R];
+    // One pointer walks the shared dimension; the rows are fixed offsets from it.
+    let offsets: [isize; R] = std::array::from_fn(|r| r as isize * a.row_stride);
+    let mut at = a.ptr.wrapping_offset(i as isize * a.row_stride);
+    for p in 0..k {
+        let b = _mm512_loadu_ps(packed.add(16 * p));
+        for r in 0..R {
+            let x = _mm512_set1_ps(*at.offset(offsets[r]));
+            acc[r] = _mm512_fmadd_ps(x, b, acc[r]);
+        }
+        at = at.wrapping_offset(a.col_stride);
+    }
+    let lanes: __mmask16 = ((1u32 << n) - 1) as __mmask16;
+    for (r, &row) in acc.iter().enumerate() {
+        _mm512_mask_storeu_ps(dst.add((i + r) * n), lanes, row);
     }
 }
 
@@ -272,6 +334,59 @@ mod tests {
                     let bits =
                         |v: &[f64]| v.iter().map(|&x| (x as f32).to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&rows), bits(&columns), "m {m} n {n} k {k}");
+                }
+            }
+        }
+    }
+
+    /// Where the CPU has AVX-512, its row kernel gives the AVX2 kernel's bits, for every
+    /// width, every tail group of rows and both layouts of the left operand.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx512_rows_have_the_avx2_rows_bits() {
+        if !super::super::has_avx512() {
+            return;
+        }
+        for n in 1..=super::MAX_COLS {
+            for m in [1, 3, 7, 8, 9, 15, 21] {
+                for k in [1, 5, 40] {
+                    let a = matrix(m, k, (n * 100 + m * 10 + k) as u64);
+                    let b = matrix(k, n, (k * 7 + n) as u64);
+                    let packed: Vec<f32> = (0..16 * k)
+                        .map(|e| if e % 16 < n { b[[e / 16, e % 16]] } else { 0.0 })
+                        .collect();
+                    let t = a.t().as_standard_layout().to_owned();
+                    let layouts = [
+                        super::Strided {
+                            ptr: a.as_ptr(),
+                            row_stride: k as isize,
+                            col_stride: 1,
+                        },
+                        super::Strided {
+                            ptr: t.as_ptr(),
+                            row_stride: 1,
+                            col_stride: m as isize,
+                        },
+                    ];
+                    for lhs in layouts {
+                        let (mut wide, mut plain) = (vec![0f32; m * n], vec![0f32; m * n]);
+                        // SAFETY: the CPU has AVX-512F (so AVX2 and FMA); `lhs` describes the
+                        // m x k operand, `packed` the k x n one packed, each output m * n.
+                        unsafe {
+                            super::rows_avx512((m, n, k), lhs, packed.as_ptr(), wide.as_mut_ptr());
+                            for i in 0..m {
+                                super::rows::<1, true>(
+                                    i,
+                                    (m, n, k),
+                                    lhs,
+                                    packed.as_ptr(),
+                                    plain.as_mut_ptr(),
+                                );
+                            }
+                        }
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&wide), bits(&plain), "m {m} n {n} k {k}");
+                    }
                 }
             }
         }
