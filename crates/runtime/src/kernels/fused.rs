@@ -416,6 +416,13 @@ fn eval<T: Real>(
         .sum();
     T::with_scratch(regs * block + tiles, |bank| {
         #[cfg(target_arch = "x86_64")]
+        if super::has_avx512() {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `has_avx512`).
+            return unsafe {
+                eval_blocks_avx512(program, operands, (start, total), out, bank, block)
+            };
+        }
+        #[cfg(target_arch = "x86_64")]
         if super::has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
             return unsafe {
@@ -431,6 +438,21 @@ fn eval<T: Real>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn eval_blocks_avx2<T: Real>(
+    program: &FusedProgram,
+    operands: &[Operand<'_, T>],
+    range: (usize, usize),
+    out: &mut [T],
+    bank: &mut [T],
+    block: usize,
+) {
+    eval_blocks(program, operands, range, out, bank, block)
+}
+
+/// `eval_blocks` built for AVX-512: the plain loops (sigmoid's and exp's stages, the
+/// polynomials) vectorise 16 lanes wide. The same arithmetic, lane for lane.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn eval_blocks_avx512<T: Real>(
     program: &FusedProgram,
     operands: &[Operand<'_, T>],
     range: (usize, usize),
