@@ -413,8 +413,8 @@ unsafe fn tiles_avx2(
     }
 }
 
-/// `tiles` with AVX-512: the block's whole `2 MR x 2 NR` tiles through `micro_avx512`, then
-/// the rows and columns left over through `tiles_avx2`.
+/// `tiles` with AVX-512: every `2 NR` columns of the block through `micro_avx512`, in tiles of
+/// `2 MR` rows and one of the rows left over; the columns left over through `tiles_avx2`.
 ///
 /// # Safety
 /// As `tiles`; the CPU has AVX-512F.
@@ -429,6 +429,12 @@ unsafe fn tiles_avx512(
     first: bool,
 ) {
     let (tall, wide) = (mc / (2 * MR) * (2 * MR), nc / (2 * NR) * (2 * NR));
+    // The rows past the last whole double tile (fewer than 2 MR) go through the same kernel
+    // with fewer rows: their panels are packed with zeros past the last row, so the kernel
+    // reads whole panels and stores only its rows.
+    let short = mc - tall;
+    let rest = a_panels[tall * kc..].as_ptr();
+    let rest = (rest, if short > MR { rest.add(MR * kc) } else { rest });
     for jr in (0..wide).step_by(2 * NR) {
         let b = (
             b_panels[jr * kc..].as_ptr(),
@@ -439,33 +445,42 @@ unsafe fn tiles_avx512(
                 a_panels[ir * kc..].as_ptr(),
                 a_panels[(ir + MR) * kc..].as_ptr(),
             );
-            micro_avx512(kc, a, b, c.add(ir * ldc + jr), ldc, first);
+            micro_avx512::<{ 2 * MR }>(kc, a, b, c.add(ir * ldc + jr), ldc, first);
+        }
+        let c = c.add(tall * ldc + jr);
+        match short {
+            0 => {}
+            1 => micro_avx512::<1>(kc, rest, b, c, ldc, first),
+            2 => micro_avx512::<2>(kc, rest, b, c, ldc, first),
+            3 => micro_avx512::<3>(kc, rest, b, c, ldc, first),
+            4 => micro_avx512::<4>(kc, rest, b, c, ldc, first),
+            5 => micro_avx512::<5>(kc, rest, b, c, ldc, first),
+            6 => micro_avx512::<6>(kc, rest, b, c, ldc, first),
+            7 => micro_avx512::<7>(kc, rest, b, c, ldc, first),
+            8 => micro_avx512::<8>(kc, rest, b, c, ldc, first),
+            9 => micro_avx512::<9>(kc, rest, b, c, ldc, first),
+            10 => micro_avx512::<10>(kc, rest, b, c, ldc, first),
+            _ => micro_avx512::<11>(kc, rest, b, c, ldc, first),
         }
     }
-    if tall < mc || wide < nc {
-        tiles_avx2(
-            (mc, nc, kc),
-            a_panels,
-            b_panels,
-            c,
-            ldc,
-            first,
-            (tall, wide),
-        );
+    if wide < nc {
+        // The columns past the double tiles, on every row.
+        tiles_avx2((mc, nc, kc), a_panels, b_panels, c, ldc, first, (mc, wide));
     }
 }
 
-/// The AVX-512 micro-kernel: a `2 MR x 2 NR` tile from two panels of each operand, twenty-four
-/// accumulators of sixteen lanes fed by one broadcast element of `a` and two vectors of `b` per
-/// step. Lane for lane it is `micro` (the same multiply-adds in the same order), so the bits
-/// do not depend on which kernel ran.
+/// The AVX-512 micro-kernel: an `R x 2 NR` tile (`R` at most `2 MR`) from two panels of each
+/// operand (rows past `MR` from the second), up to twenty-four accumulators of sixteen lanes
+/// fed by one broadcast element of `a` and two vectors of `b` per step. Lane for lane it is
+/// `micro` (the same multiply-adds in the same order), so the bits do not depend on which
+/// kernel ran.
 ///
 /// # Safety
-/// As `micro` for each of the four `MR x NR` tiles; the CPU has AVX-512F (it is inlined into
-/// `tiles_avx512`, which enables it).
+/// As `micro` for each of the `MR x NR` tiles it covers (`R` rows of the output valid); the CPU
+/// has AVX-512F (it is inlined into `tiles_avx512`, which enables it).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn micro_avx512(
+unsafe fn micro_avx512<const R: usize>(
     kc: usize,
     a: (*const f32, *const f32),
     b: (*const f32, *const f32),
@@ -473,32 +488,31 @@ unsafe fn micro_avx512(
     ldc: usize,
     first: bool,
 ) {
-    const ROWS: usize = 2 * MR;
-    let mut lo = [_mm512_setzero_ps(); ROWS];
-    let mut hi = [_mm512_setzero_ps(); ROWS];
-    for i in 0..ROWS {
+    let mut lo = [_mm512_setzero_ps(); R];
+    let mut hi = [_mm512_setzero_ps(); R];
+    for i in 0..R {
         _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
         _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 2 * NR - 1).cast());
     }
     let (mut a0, mut a1, mut b0, mut b1) = (a.0, a.1, b.0, b.1);
     for _ in 0..kc {
         let (b_lo, b_hi) = (_mm512_loadu_ps(b0), _mm512_loadu_ps(b1));
-        for i in 0..MR {
+        for i in 0..R.min(MR) {
             let ai = _mm512_set1_ps(*a0.add(i));
             lo[i] = _mm512_fmadd_ps(ai, b_lo, lo[i]);
             hi[i] = _mm512_fmadd_ps(ai, b_hi, hi[i]);
         }
-        for i in 0..MR {
-            let ai = _mm512_set1_ps(*a1.add(i));
-            lo[MR + i] = _mm512_fmadd_ps(ai, b_lo, lo[MR + i]);
-            hi[MR + i] = _mm512_fmadd_ps(ai, b_hi, hi[MR + i]);
+        for i in MR..R {
+            let ai = _mm512_set1_ps(*a1.add(i - MR));
+            lo[i] = _mm512_fmadd_ps(ai, b_lo, lo[i]);
+            hi[i] = _mm512_fmadd_ps(ai, b_hi, hi[i]);
         }
         a0 = a0.add(MR);
         a1 = a1.add(MR);
         b0 = b0.add(NR);
         b1 = b1.add(NR);
     }
-    for i in 0..ROWS {
+    for i in 0..R {
         let row = c.add(i * ldc);
         if first {
             _mm512_storeu_ps(row, lo[i]);
@@ -713,12 +727,16 @@ mod tests {
         if !available() {
             return;
         }
-        // Around the tile (6 x 16) and the AVX-512 double tile (12 x 32), the packed blocks (96
-        // rows, 1024 columns, 256 steps) and the eight-step runs of the packs.
+        // Around the tile (6 x 16) and the AVX-512 double tile (12 x 32, and its short forms
+        // for the rows left over), the packed blocks (96 rows, 1024 columns, 256 steps) and the
+        // eight-step runs of the packs.
         for &(m, n, k) in &[
             (1, 1, 1),
             (30, 50, 40),
             (24, 64, 600),
+            (11, 40, 30),
+            (7, 64, 70),
+            (99, 32, 5),
             (1, 40, 9),
             (40, 1, 17),
             (6, 16, 8),
