@@ -4,6 +4,11 @@
 use rayon::ThreadPool;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a keep-awake job (`Parallel::run_awake`) looks for work before it gives up: longer
+/// than the small steps between a step's big kernels (W2's run for tens of microseconds).
+const AWAKE_IDLE: Duration = Duration::from_micros(500);
 
 /// Where a kernel may run parallel work: a session's own pool, or the calling thread only.
 #[derive(Clone)]
@@ -76,10 +81,21 @@ impl Parallel {
                         if rayon::current_thread_index() == owner {
                             return;
                         }
+                        // A keep-awake job that finds no work for a while returns: it may
+                        // be nested above work that the step waits for (taken while its
+                        // thread waited in a join of another step, or of this one on a pool
+                        // of three threads or more), and that work must go on.
+                        let mut idle_since: Option<Instant> = None;
                         while !done.load(Ordering::Acquire) {
-                            if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                                std::hint::spin_loop();
+                            if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                                idle_since = None;
+                                continue;
                             }
+                            let since = *idle_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() > AWAKE_IDLE {
+                                break;
+                            }
+                            std::hint::spin_loop();
                         }
                     });
                 }
@@ -107,6 +123,37 @@ mod tests {
     /// Steps of nested parallel work finish, with the right results, while the pool's other
     /// threads are kept awake, on every thread count: the keep-awake jobs take the work the
     /// step shares out and stop when it ends.
+    /// Two threads running kept-awake steps at once on one pool of three, each step splitting
+    /// nested work, both finish with the right results. (A thread waiting in a join may take a
+    /// keep-awake job; the job gives up when it finds no work, so no step waits on work stuck
+    /// beneath it.)
+    #[test]
+    fn concurrent_steps_kept_awake_never_wait_on_each_other() {
+        let parallel = Parallel::with_threads(3).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..2u64 {
+                let parallel = &parallel;
+                s.spawn(move || {
+                    for round in 0..200u64 {
+                        let got = parallel.run_awake(|| {
+                            (0..64u64)
+                                .into_par_iter()
+                                .map(|i| (0..i + t + round).into_par_iter().sum::<u64>())
+                                .sum::<u64>()
+                        });
+                        let want: u64 = (0..64u64)
+                            .map(|i| {
+                                let n = i + t + round;
+                                n * n.saturating_sub(1) / 2
+                            })
+                            .sum();
+                        assert_eq!(got, want, "thread {t}, round {round}");
+                    }
+                });
+            }
+        });
+    }
+
     #[test]
     fn steps_kept_awake_finish_their_nested_work() {
         for threads in [1, 2, 3] {
