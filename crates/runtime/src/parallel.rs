@@ -65,7 +65,8 @@ impl Parallel {
     /// `run` for a whole step of big kernels: while `f` runs, the pool's other threads stay
     /// awake looking for its work instead of going to sleep between kernels. (On a virtual
     /// machine a sleeping thread takes tens of microseconds to wake, longer than a small
-    /// kernel's half.)
+    /// kernel's half.) The keep-awake jobs live on the stack (`rayon::join`), so a step
+    /// allocates nothing for them.
     pub fn run_awake<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         let Some(pool) = &self.pool else {
             return f();
@@ -73,37 +74,51 @@ impl Parallel {
         pool.install(|| {
             let done = AtomicBool::new(false);
             let owner = rayon::current_thread_index();
-            rayon::scope(|scope| {
-                for _ in 1..self.threads {
-                    scope.spawn(|_| {
-                        // The thread running `f` may pick this up while it waits in a join:
-                        // it must not spin there, or `f` would never finish.
-                        if rayon::current_thread_index() == owner {
-                            return;
-                        }
-                        // A keep-awake job that finds no work for a while returns: it may
-                        // be nested above work that the step waits for (taken while its
-                        // thread waited in a join of another step, or of this one on a pool
-                        // of three threads or more), and that work must go on.
-                        let mut idle_since: Option<Instant> = None;
-                        while !done.load(Ordering::Acquire) {
-                            if rayon::yield_now() == Some(rayon::Yield::Executed) {
-                                idle_since = None;
-                                continue;
-                            }
-                            let since = *idle_since.get_or_insert_with(Instant::now);
-                            if since.elapsed() > AWAKE_IDLE {
-                                break;
-                            }
-                            std::hint::spin_loop();
-                        }
-                    });
-                }
-                let result = f();
-                done.store(true, Ordering::Release);
-                result
-            })
+            beside_keep_awake(self.threads - 1, &done, owner, f)
         })
+    }
+}
+
+/// Runs `f` with `jobs` keep-awake jobs offered to the pool beside it, one `join` each, and
+/// ends them when `f` returns.
+fn beside_keep_awake<R: Send>(
+    jobs: usize,
+    done: &AtomicBool,
+    owner: Option<usize>,
+    f: impl FnOnce() -> R + Send,
+) -> R {
+    if jobs == 0 {
+        let result = f();
+        done.store(true, Ordering::Release);
+        return result;
+    }
+    rayon::join(
+        || beside_keep_awake(jobs - 1, done, owner, f),
+        || keep_awake(done, owner),
+    )
+    .0
+}
+
+/// Takes the pool's work until `done`. The thread running the step (`owner`) may pick this up
+/// while it waits in a join: it returns at once there, or the step would never finish. A job
+/// that finds no work for `AWAKE_IDLE` returns too: it may be nested above work that the step
+/// waits for (taken while its thread waited in a join of another step, or of this one on a
+/// pool of three threads or more), and that work must go on.
+fn keep_awake(done: &AtomicBool, owner: Option<usize>) {
+    if rayon::current_thread_index() == owner {
+        return;
+    }
+    let mut idle_since: Option<Instant> = None;
+    while !done.load(Ordering::Acquire) {
+        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+            idle_since = None;
+            continue;
+        }
+        let since = *idle_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > AWAKE_IDLE {
+            break;
+        }
+        std::hint::spin_loop();
     }
 }
 
