@@ -16,6 +16,7 @@ use super::narrow::Strided;
 use crate::parallel::Parallel;
 use rayon::prelude::*;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows of the register tile.
 const MR: usize = 6;
@@ -29,6 +30,13 @@ const KC_MAX: usize = 256;
 const MC: usize = 96;
 /// Columns of the right operand packed at once: 256 x 1024 floats is 1 MB, in L3.
 const NC: usize = 1024;
+/// Rows a thread takes at a time in a shared product (`shared_rows`): whole double tiles, few
+/// enough that the threads finish within a claim's time of each other (24 beat 48 and 96 at
+/// 1024 x 1024 x 1024 on 2 threads, and matched them at 512 x 784 x 512).
+const CLAIM: usize = 24;
+/// The most steps of the shared dimension a shared product packs at once: with `NC` columns,
+/// 1024 x 1024 floats, 4 MB, in L3.
+const SHARED_DEPTH: usize = 1024;
 
 /// Whether the CPU runs this kernel (AVX2 and FMA).
 pub(super) fn available() -> bool {
@@ -50,6 +58,13 @@ struct Output(*mut f32);
 unsafe impl Send for Output {}
 unsafe impl Sync for Output {}
 
+impl Output {
+    /// The start of the output (a method, so closures capture the whole `Sync` wrapper).
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// The operands as the tasks of one product read them.
 #[derive(Clone, Copy)]
 struct Operands {
@@ -62,9 +77,11 @@ unsafe impl Sync for Operands {}
 
 /// Writes `a` (`m x k`) times `b` (`k x n`) row-major into `dst`, which is not read before it
 /// is written. Products of at least `parallel_flops` multiply-adds split their output over the
-/// pool: into row stripes when it is at least as tall as it is wide (each task packs the whole
-/// right operand and its own stripe of the left; a square output splits by rows, so that an
-/// epilogue runs in the tasks), else into column stripes. When the split
+/// pool: by rows when it is at least as tall as it is wide (a square output splits by rows, so
+/// that an epilogue runs in the tasks), else into column stripes. A tall output's rows go to
+/// whichever task is free, a few at a time, from one shared packing of the right operand
+/// (`shared_rows`); a short one's in fixed stripes, each task packing the whole right operand
+/// and its own stripe of the left. When the split
 /// is by rows (or there is none), `epilogue` runs on each task's rows once they are final,
 /// while they are in cache, and the result is `true`; otherwise the caller runs it.
 ///
@@ -86,18 +103,38 @@ pub(super) unsafe fn product(
     } else {
         1
     };
-    let by_rows = tasks == 1 || m >= n;
+    let how = if tasks == 1 {
+        Split::Rows
+    } else if m < n {
+        Split::Columns
+    } else if m >= 4 * tasks * CLAIM {
+        Split::SharedRows
+    } else {
+        Split::Rows
+    };
     let (ops, out) = (Operands { a, b }, Output(dst));
-    let run = move || split(m, n, k, ops, out, tasks, by_rows, epilogue);
+    let run = move || split(m, n, k, ops, out, tasks, how, epilogue);
     if tasks > 1 {
         parallel.run(run);
     } else {
         run();
     }
-    by_rows && epilogue.is_some()
+    how != Split::Columns && epilogue.is_some()
 }
 
-/// Runs the product in `tasks` stripes of rows (`by_rows`) or columns, on the current pool.
+/// How a product's output is divided among its tasks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Split {
+    /// Fixed stripes of rows, each task packing the whole right operand for itself.
+    Rows,
+    /// Fixed stripes of columns, each task packing the whole left operand for itself.
+    Columns,
+    /// Rows taken a few at a time by whichever task is free, from one packed right operand
+    /// (`shared_rows`): for outputs tall enough to give each task several claims.
+    SharedRows,
+}
+
+/// Runs the product in `tasks` pieces divided `how`, on the current pool.
 #[allow(clippy::too_many_arguments)]
 fn split(
     m: usize,
@@ -106,9 +143,14 @@ fn split(
     ops: Operands,
     out: Output,
     tasks: usize,
-    by_rows: bool,
+    how: Split,
     epilogue: Option<RowsEpilogue<'_, f32>>,
 ) {
+    if how == Split::SharedRows {
+        // SAFETY: `product`'s contract.
+        return unsafe { shared_rows((m, n, k), ops, out, tasks, epilogue) };
+    }
+    let by_rows = how == Split::Rows;
     let (len, unit) = if by_rows { (m, MR) } else { (n, NR) };
     // Stripes are whole tiles, so only the last task has a ragged edge.
     let stripe = len.div_ceil(tasks).div_ceil(unit) * unit;
@@ -136,6 +178,168 @@ fn split(
 /// The length of each block of the shared dimension: as even as the blocks can be, by `k` alone.
 fn depth_block(k: usize) -> usize {
     k.div_ceil(k.div_ceil(KC_MAX))
+}
+
+/// Packed panels of the right operand that the tasks of one product share: written in parts by
+/// all of them, then read by all of them, with a join of the pool between.
+#[derive(Clone, Copy)]
+struct SharedPanels(*mut f32);
+// SAFETY: in `shared_rows`, tasks write disjoint column stripes of the panels, and read them
+// only after the join that ends the writing.
+unsafe impl Send for SharedPanels {}
+unsafe impl Sync for SharedPanels {}
+
+impl SharedPanels {
+    /// The start of the panels (a method, so closures capture the whole `Sync` wrapper).
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// The product split by rows over `tasks` threads that share one packed copy of the right
+/// operand. For each block of its columns, and of the shared dimension (up to `SHARED_DEPTH`
+/// steps at a time), the tasks first pack a stripe of columns each, then take `CLAIM` rows at
+/// a time until none are left, running each row block down the packed steps. A thread the host
+/// holds up takes fewer claims, where with fixed stripes the product would wait for its half;
+/// and the right operand is packed once, not once per task. The epilogue runs on each claim's
+/// rows in the last pass, when they are final.
+///
+/// # Safety
+/// As `product`; run on the pool whose threads take the tasks.
+unsafe fn shared_rows(
+    (m, n, k): (usize, usize, usize),
+    ops: Operands,
+    out: Output,
+    tasks: usize,
+    epilogue: Option<RowsEpilogue<'_, f32>>,
+) {
+    let kc_len = depth_block(k);
+    let per_pass = (SHARED_DEPTH / kc_len).max(1);
+    // One block of steps' panels, rounded to cache lines so each block starts on one.
+    let block_room = (NC.min(n).div_ceil(NR) * NR * kc_len).div_ceil(16) * 16;
+    let last_jc = (n - 1) / NC * NC;
+    with_shared_panels(per_pass * block_room + 16, |room| {
+        let skip = room.as_ptr().align_offset(64).min(16);
+        let panels = SharedPanels(room[skip..].as_mut_ptr());
+        for jc in (0..n).step_by(NC) {
+            for pass0 in (0..k).step_by(per_pass * kc_len) {
+                let pass = Pass {
+                    dims: (m, n, k),
+                    cols: (jc, NC.min(n - jc)),
+                    steps: (pass0, (pass0 + per_pass * kc_len).min(k)),
+                    kc_len,
+                    block_room,
+                    panels,
+                };
+                let col_stripe = pass.cols.1.div_ceil(tasks).div_ceil(NR) * NR;
+                // SAFETY (both): `product`'s contract; the packing ends (the join of the
+                // first loop) before any task reads the panels.
+                (0..tasks)
+                    .into_par_iter()
+                    .for_each(|t| unsafe { pass.pack_stripe(ops, t * col_stripe, col_stripe) });
+                let next = AtomicUsize::new(0);
+                let last = jc == last_jc && pass.steps.1 == k;
+                let epilogue = if last { epilogue } else { None };
+                (0..tasks)
+                    .into_par_iter()
+                    .for_each(|_| unsafe { pass.take_claims(ops, out, &next, epilogue) });
+            }
+        }
+    });
+}
+
+/// One pass of a shared product (`shared_rows`): a block of the output's columns times a run
+/// of blocks of the shared dimension, whose right-operand panels the tasks share.
+#[derive(Clone, Copy)]
+struct Pass {
+    /// The whole product, `m x n` by `k` steps.
+    dims: (usize, usize, usize),
+    /// The first column and the number of columns of this pass.
+    cols: (usize, usize),
+    /// The steps of the shared dimension in this pass, `from..to`.
+    steps: (usize, usize),
+    kc_len: usize,
+    /// Room for one block of steps in `panels`.
+    block_room: usize,
+    panels: SharedPanels,
+}
+
+impl Pass {
+    /// The blocks of steps of this pass: each one's place in the panels, first step and length.
+    fn blocks(&self) -> impl Iterator<Item = (usize, usize, usize)> {
+        let (kc_len, room, k) = (self.kc_len, self.block_room, self.dims.2);
+        (self.steps.0..self.steps.1)
+            .step_by(kc_len)
+            .enumerate()
+            .map(move |(q, p0)| (q * room, p0, kc_len.min(k - p0)))
+    }
+
+    /// Packs `width` columns from `from` (a multiple of `NR`) of every block of this pass.
+    ///
+    /// # Safety
+    /// As `product`; no other task packs these columns or reads the panels meanwhile.
+    unsafe fn pack_stripe(&self, ops: Operands, from: usize, width: usize) {
+        let (jc, nc) = self.cols;
+        let (c0, c1) = (from.min(nc), (from + width).min(nc));
+        if c0 == c1 {
+            return;
+        }
+        for (offset, p0, kc) in self.blocks() {
+            // Panel `jr` of a block lies at `jr * kc`: the stripe's whole panels.
+            let at = self.panels.ptr().add(offset + c0 * kc);
+            let dst = std::slice::from_raw_parts_mut(at, (c1 - c0).div_ceil(NR) * NR * kc);
+            pack_b(ops.b, (p0, kc), (jc + c0, c1 - c0), dst);
+        }
+    }
+
+    /// Takes `CLAIM` rows at a time from `next` until none are left, each down every block of
+    /// this pass, then through `epilogue` when given (the pass that makes them final).
+    ///
+    /// # Safety
+    /// As `product`; the panels are packed; every task of the pass takes its rows from `next`.
+    unsafe fn take_claims(
+        &self,
+        ops: Operands,
+        out: Output,
+        next: &AtomicUsize,
+        epilogue: Option<RowsEpilogue<'_, f32>>,
+    ) {
+        let ((m, n, _), (jc, nc)) = (self.dims, self.cols);
+        let a_room = (CLAIM * self.kc_len + A_SLACK).div_ceil(16) * 16;
+        with_panels(a_room + 16, |scratch| {
+            let skip = scratch.as_ptr().align_offset(64).min(16);
+            let a_panels = &mut scratch[skip..];
+            loop {
+                let ic = next.fetch_add(CLAIM, Ordering::Relaxed);
+                if ic >= m {
+                    break;
+                }
+                let mc = CLAIM.min(m - ic);
+                for (offset, p0, kc) in self.blocks() {
+                    pack_a(ops.a, (ic, mc), (p0, kc), a_panels);
+                    let b_panels =
+                        std::slice::from_raw_parts(self.panels.ptr().add(offset), self.block_room);
+                    let c = out.ptr().add(ic * n + jc);
+                    tiles((mc, nc, kc), a_panels, b_panels, c, n, p0 == 0);
+                }
+                if let Some(f) = epilogue {
+                    f(
+                        ic * n,
+                        std::slice::from_raw_parts_mut(out.ptr().add(ic * n), mc * n),
+                    );
+                }
+            }
+        })
+    }
+}
+
+/// `with_panels` for the packed right operand a shared product's tasks share: the calling
+/// thread's, apart from the panels each task packs its left operand into.
+fn with_shared_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    thread_local! {
+        static SHARED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+    super::with_room(&SHARED, len, f)
 }
 
 /// Writes rows `rows` by columns `cols` of the product into `out` (row stride `ldc`), then runs
@@ -703,18 +907,18 @@ mod tests {
         pool.run(|| rayon::broadcast(|_| poison()));
     }
 
-    /// The product in `tasks` stripes (by rows or columns), into an output filled with NaN.
+    /// The product in `tasks` pieces divided `how`, into an output filled with NaN.
     fn product_of(
         (m, n, k): (usize, usize, usize),
         (a, b): (Strided, Strided),
         tasks: usize,
-        by_rows: bool,
+        how: Split,
     ) -> Vec<f32> {
         let pool = Parallel::with_threads(tasks).unwrap();
         poison_panels(&pool);
         let mut out = vec![f32::NAN; m * n];
         let ops = Operands { a, b };
-        pool.run(|| split(m, n, k, ops, Output(out.as_mut_ptr()), tasks, by_rows, None));
+        pool.run(|| split(m, n, k, ops, Output(out.as_mut_ptr()), tasks, how, None));
         out
     }
 
@@ -750,7 +954,7 @@ mod tests {
                 for lb in LAYOUTS {
                     let (_a, a) = operand(m, k, la, 1);
                     let (_b, b) = operand(k, n, lb, 2);
-                    let got = product_of((m, n, k), (a, b), 1, true);
+                    let got = product_of((m, n, k), (a, b), 1, Split::Rows);
                     let want = model(m, n, k, a, b);
                     assert!(same_bits(&got, &want), "{m}x{k}x{n} {la:?} x {lb:?}");
                 }
@@ -766,7 +970,7 @@ mod tests {
         let (m, n, k) = (61, 37, 700);
         let (_a, a) = operand(m, k, Layout::Rows, 3);
         let (_b, b) = operand(k, n, Layout::Columns, 4);
-        let got = product_of((m, n, k), (a, b), 1, true);
+        let got = product_of((m, n, k), (a, b), 1, Split::Rows);
         for (e, &v) in got.iter().enumerate() {
             let (i, j) = (e / n, e % n);
             // SAFETY: i < m, j < n and p < k.
@@ -786,17 +990,24 @@ mod tests {
         if !available() {
             return;
         }
-        for &(m, n, k) in &[(100, 70, 600), (61, 130, 257), (1100, 20, 40)] {
+        // The shared split with two blocks of columns (1040 > NC) and two passes of the
+        // shared dimension (1100 > SHARED_DEPTH).
+        for &(m, n, k) in &[
+            (100, 70, 600),
+            (61, 130, 257),
+            (1100, 20, 40),
+            (300, 1040, 1100),
+        ] {
             let (_a, a) = operand(m, k, Layout::Rows, 5);
             let (_b, b) = operand(k, n, Layout::Columns, 6);
-            let alone = product_of((m, n, k), (a, b), 1, true);
+            let alone = product_of((m, n, k), (a, b), 1, Split::Rows);
             assert!(same_bits(&alone, &model(m, n, k, a, b)));
             for tasks in [2, 3] {
-                for by_rows in [true, false] {
-                    let split = product_of((m, n, k), (a, b), tasks, by_rows);
+                for how in [Split::Rows, Split::Columns, Split::SharedRows] {
+                    let split = product_of((m, n, k), (a, b), tasks, how);
                     assert!(
                         same_bits(&alone, &split),
-                        "{m}x{k}x{n}: {tasks} tasks by_rows={by_rows} differ"
+                        "{m}x{k}x{n}: {tasks} tasks split {how:?} differ"
                     );
                 }
             }
@@ -818,7 +1029,7 @@ mod tests {
         ] {
             let (_a, a) = operand(m, k, Layout::Rows, 7);
             let (_b, b) = operand(k, n, Layout::Rows, 8);
-            let plain = product_of((m, n, k), (a, b), 1, true);
+            let plain = product_of((m, n, k), (a, b), 1, Split::Rows);
             let seen = std::sync::Mutex::new(vec![0u8; m * n]);
             let double = |start: usize, rows: &mut [f32]| {
                 let mut seen = seen.lock().unwrap();
@@ -878,7 +1089,7 @@ mod tests {
             0,
             "an epilogue got storage of its own"
         );
-        let plain = product_of((m, n, k), (a, b), 1, true);
+        let plain = product_of((m, n, k), (a, b), 1, Split::Rows);
         assert!(out.iter().zip(&plain).all(|(x, y)| *x == y + 1.0));
     }
 }
