@@ -2,8 +2,11 @@
 //! gradients): one AVX2 + FMA kernel without gemm's per-call setup, which costs more than the
 //! arithmetic at these sizes. The right operand is packed once into rows of 16 lanes (zeros
 //! past `n`); each output row is an accumulator of two vectors, fed one left-operand element
-//! at a time. Every element is the sum over `p` in order, each step one fused multiply-add, so
-//! the result depends on the shape alone (never on threads or on what ran before).
+//! at a time. Every element is the sum over `p` in order, each step one fused multiply-add; in
+//! a deep product (`DEEP` steps or more: a weight gradient over a batch) four such sums, over
+//! the steps `p = q mod 4` for `q` in 0..4, added as `(s0 + s1) + (s2 + s3)`, so the kernel is
+//! not bound by one chain of multiply-adds when it has few rows. Either way the result depends
+//! on the shape alone (never on threads, on the operands' layout, or on what ran before).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -17,6 +20,21 @@ pub(super) const MAX_DEPTH: usize = 4096;
 /// Products of at most this many multiply-adds take the kernel; bigger ones amortise gemm's
 /// setup and may split over the pool.
 pub(super) const MAX_WORK: usize = 1 << 20;
+
+/// The depth from which each element is summed as `CHAINS` interleaved chains (module doc):
+/// W1's weight gradients (500 steps, 2 or 10 rows) took 2000 cycles a chain at four cycles a
+/// multiply-add, with the rows too few to overlap their chains.
+const DEEP: usize = 32;
+
+/// The chains of a deep product's element.
+const CHAINS: usize = 4;
+
+/// A deep product's chains added up, in the fixed order the module doc gives.
+macro_rules! combine {
+    ($add:ident, $c:expr) => {
+        $add($add($c[0], $c[1]), $add($c[2], $c[3]))
+    };
+}
 
 /// An operand as gemm takes it: a pointer and element strides for rows and columns. (Only the
 /// x86-64 kernels read it.)
@@ -100,11 +118,43 @@ pub(super) unsafe fn product(
         // SAFETY: the CPU has AVX-512F; the rest as here.
         return rows_avx512((m, n, k), a, packed, dst);
     }
+    rows_avx2((m, n, k), a, packed, dst)
+}
+
+/// `product`'s rows with AVX2, in groups of rows.
+///
+/// # Safety
+/// As `product` after packing (`packed` holds `16 * k` packed elements).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_avx2(
+    (m, n, k): (usize, usize, usize),
+    a: Strided,
+    packed: *const f32,
+    dst: *mut f32,
+) {
     let mut i = 0;
     // Several rows at a time, so several accumulators are in flight while each waits out its
     // multiply-add's latency: 8 rows of one vector, or 4 rows of two; the rows left over go
-    // as one group too (a single row through a deep product would wait on every step).
+    // as one group too. A deep product's rows have four chains each: one row of two vectors,
+    // or two of one, keep eight accumulators in the sixteen registers.
     let shape = (m, n, k);
+    if k >= DEEP {
+        if n > 8 {
+            for i in 0..m {
+                rows::<1, true>(i, shape, a, packed, dst);
+            }
+        } else {
+            while i + 2 <= m {
+                rows::<2, false>(i, shape, a, packed, dst);
+                i += 2;
+            }
+            if i < m {
+                rows::<1, false>(i, shape, a, packed, dst);
+            }
+        }
+        return;
+    }
     if n > 8 {
         while i + 4 <= m {
             rows::<4, true>(i, shape, a, packed, dst);
@@ -146,6 +196,20 @@ pub(super) unsafe fn product(
 unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f32, dst: *mut f32) {
     let m = shape.0;
     let mut i = 0;
+    if shape.2 >= DEEP {
+        // Four chains a row: four rows at a time keep sixteen accumulators in flight.
+        while i + 4 <= m {
+            deep_avx512::<4>(i, shape, a, packed, dst);
+            i += 4;
+        }
+        match m - i {
+            0 => {}
+            1 => deep_avx512::<1>(i, shape, a, packed, dst),
+            2 => deep_avx512::<2>(i, shape, a, packed, dst),
+            _ => deep_avx512::<3>(i, shape, a, packed, dst),
+        }
+        return;
+    }
     while i + 8 <= m {
         group_avx512::<8>(i, shape, a, packed, dst);
         i += 8;
@@ -159,6 +223,45 @@ unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f
         5 => group_avx512::<5>(i, shape, a, packed, dst),
         6 => group_avx512::<6>(i, shape, a, packed, dst),
         _ => group_avx512::<7>(i, shape, a, packed, dst),
+    }
+}
+
+/// Output rows `i..i + R` of a deep product with AVX-512: `group_avx512` with `CHAINS`
+/// accumulators a row, step `p` going to chain `p % CHAINS`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn deep_avx512<const R: usize>(
+    i: usize,
+    (_, n, k): (usize, usize, usize),
+    a: Strided,
+    packed: *const f32,
+    dst: *mut f32,
+) {
+    let mut acc = [[_mm512_setzero_ps(); CHAINS]; R];
+    let mut next: [*const f32; R] =
+        std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
+    let mut step = |p: usize, q: usize| {
+        let b = _mm512_loadu_ps(packed.add(16 * p));
+        for r in 0..R {
+            let x = _mm512_set1_ps(*next[r]);
+            acc[r][q] = _mm512_fmadd_ps(x, b, acc[r][q]);
+            next[r] = next[r].wrapping_offset(a.col_stride);
+        }
+    };
+    let whole = k / CHAINS * CHAINS;
+    for p in (0..whole).step_by(CHAINS) {
+        for q in 0..CHAINS {
+            step(p + q, q);
+        }
+    }
+    for p in whole..k {
+        step(p, p - whole);
+    }
+    let lanes: __mmask16 = ((1u32 << n) - 1) as __mmask16;
+    for (r, chains) in acc.iter().enumerate() {
+        let row = combine!(_mm512_add_ps, chains);
+        _mm512_mask_storeu_ps(dst.add((i + r) * n), lanes, row);
     }
 }
 
@@ -203,17 +306,25 @@ unsafe fn group_avx512<const R: usize>(
 #[target_feature(enable = "avx2,fma")]
 unsafe fn column(m: usize, k: usize, a: Strided, b: Strided, dst: *mut f32) {
     let (lo_lanes, hi_lanes) = (lanes_below(m, 0), lanes_below(m, 8));
-    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let (mut lo, mut hi) = ([_mm256_setzero_ps(); CHAINS], [_mm256_setzero_ps(); CHAINS]);
+    // One chain, or for a deep product one per step modulo `CHAINS`.
+    let chains = if k >= DEEP { CHAINS } else { 1 };
     for p in 0..k {
+        let q = p % chains;
         // Column p of the left operand: rows 0..m, in order (masked lanes are never read).
         let col = a.ptr.wrapping_offset(p as isize * a.col_stride);
         let y = _mm256_set1_ps(b.at(p, 0));
-        lo = _mm256_fmadd_ps(_mm256_maskload_ps(col, lo_lanes), y, lo);
+        lo[q] = _mm256_fmadd_ps(_mm256_maskload_ps(col, lo_lanes), y, lo[q]);
         if m > 8 {
             let upper = _mm256_maskload_ps(col.wrapping_add(8), hi_lanes);
-            hi = _mm256_fmadd_ps(upper, y, hi);
+            hi[q] = _mm256_fmadd_ps(upper, y, hi[q]);
         }
     }
+    let (lo, hi) = if chains == 1 {
+        (lo[0], hi[0])
+    } else {
+        (combine!(_mm256_add_ps, lo), combine!(_mm256_add_ps, hi))
+    };
     let mut tile = [0f32; 16];
     _mm256_storeu_ps(tile.as_mut_ptr(), lo);
     _mm256_storeu_ps(tile.as_mut_ptr().add(8), hi);
@@ -250,13 +361,13 @@ unsafe fn rows<const R: usize, const WIDE: bool>(
     packed: *const f32,
     dst: *mut f32,
 ) {
-    let mut lo = [_mm256_setzero_ps(); R];
-    let mut hi = [_mm256_setzero_ps(); R];
+    let mut lo = [[_mm256_setzero_ps(); CHAINS]; R];
+    let mut hi = [[_mm256_setzero_ps(); CHAINS]; R];
     // Each row's next left-operand element, stepped along the row (wrapping: the last step
     // points past the operand and is never read).
     let mut next: [*const f32; R] =
         std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
-    for p in 0..k {
+    let mut step = |p: usize, q: usize| {
         let b_lo = _mm256_loadu_ps(packed.add(16 * p));
         let b_hi = if WIDE {
             _mm256_loadu_ps(packed.add(16 * p + 8))
@@ -266,12 +377,33 @@ unsafe fn rows<const R: usize, const WIDE: bool>(
         for r in 0..R {
             let x = _mm256_set1_ps(*next[r]);
             next[r] = next[r].wrapping_offset(a.col_stride);
-            lo[r] = _mm256_fmadd_ps(x, b_lo, lo[r]);
+            lo[r][q] = _mm256_fmadd_ps(x, b_lo, lo[r][q]);
             if WIDE {
-                hi[r] = _mm256_fmadd_ps(x, b_hi, hi[r]);
+                hi[r][q] = _mm256_fmadd_ps(x, b_hi, hi[r][q]);
             }
         }
-    }
+    };
+    // A deep product's steps go to their chains (module doc), a shallow one's to chain 0.
+    let (lo, hi) = if k >= DEEP {
+        let whole = k / CHAINS * CHAINS;
+        for p in (0..whole).step_by(CHAINS) {
+            for q in 0..CHAINS {
+                step(p + q, q);
+            }
+        }
+        for p in whole..k {
+            step(p, p - whole);
+        }
+        (
+            lo.map(|c| combine!(_mm256_add_ps, c)),
+            hi.map(|c| combine!(_mm256_add_ps, c)),
+        )
+    } else {
+        for p in 0..k {
+            step(p, 0);
+        }
+        (lo.map(|c| c[0]), hi.map(|c| c[0]))
+    };
     // Whole-vector stores: the lanes past a row's `n` spill into the rows after it, which are
     // written later and overwrite them. Only where a store would pass the end of the output
     // does a row go through a copy. (Masked stores are microcoded and slow on AMD.)
@@ -351,7 +483,9 @@ mod tests {
         }
         for n in 1..=super::MAX_COLS {
             for m in [1, 3, 7, 8, 9, 15, 21] {
-                for k in [1, 5, 40] {
+                // Shallow, and deep (at `DEEP` and past it, with 0 to 3 steps past the last
+                // whole round of chains).
+                for k in [1, 5, super::DEEP, 39, 42] {
                     let a = matrix(m, k, (n * 100 + m * 10 + k) as u64);
                     let b = matrix(k, n, (k * 7 + n) as u64);
                     let packed: Vec<f32> = (0..16 * k)
@@ -372,10 +506,13 @@ mod tests {
                     ];
                     for lhs in layouts {
                         let (mut wide, mut plain) = (vec![0f32; m * n], vec![0f32; m * n]);
+                        let mut grouped = vec![0f32; m * n];
                         // SAFETY: the CPU has AVX-512F (so AVX2 and FMA); `lhs` describes the
                         // m x k operand, `packed` the k x n one packed, each output m * n.
                         unsafe {
                             super::rows_avx512((m, n, k), lhs, packed.as_ptr(), wide.as_mut_ptr());
+                            let at = grouped.as_mut_ptr();
+                            super::rows_avx2((m, n, k), lhs, packed.as_ptr(), at);
                             for i in 0..m {
                                 super::rows::<1, true>(
                                     i,
@@ -388,8 +525,62 @@ mod tests {
                         }
                         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                         assert_eq!(bits(&wide), bits(&plain), "m {m} n {n} k {k}");
+                        assert_eq!(bits(&grouped), bits(&plain), "m {m} n {n} k {k}: groups");
                     }
                 }
+            }
+        }
+    }
+
+    /// Each element of a product as the module doc defines it, one element at a time: one
+    /// chain of fused multiply-adds over `p` in order, or from `DEEP` steps on four chains
+    /// (`p % 4`) added as `(s0 + s1) + (s2 + s3)`.
+    fn model(a: &Array2<f32>, b: &Array2<f32>) -> Vec<u32> {
+        let ((m, k), n) = (a.dim(), b.ncols());
+        let chains = if k >= super::DEEP { super::CHAINS } else { 1 };
+        (0..m * n)
+            .map(|e| {
+                let (i, j) = (e / n, e % n);
+                let mut s = [0f32; super::CHAINS];
+                for p in 0..k {
+                    s[p % chains] = a[[i, p]].mul_add(b[[p, j]], s[p % chains]);
+                }
+                let sum = if chains == 1 {
+                    s[0]
+                } else {
+                    (s[0] + s[1]) + (s[2] + s[3])
+                };
+                sum.to_bits()
+            })
+            .collect()
+    }
+
+    /// Products have the model's bits, shallow and deep (W1's weight gradients: 500 steps, 2
+    /// and 10 rows, 10 and 1 columns), with the left operand in both layouts.
+    #[test]
+    fn products_have_the_models_bits() {
+        let mut out = OutBuf::default();
+        for (m, n) in [
+            (1, 1),
+            (2, 10),
+            (10, 10),
+            (10, 1),
+            (5, 16),
+            (13, 3),
+            (16, 1),
+        ] {
+            for k in [1, 7, super::DEEP - 1, super::DEEP, 33, 35, 500] {
+                let a = matrix(m, k, (m * 100 + n * 10 + k) as u64);
+                let b = matrix(k, n, (k + 3 * n) as u64);
+                let want = model(&a, &b);
+                let bits = |v: Value| {
+                    let v = v.to_f64_vec();
+                    v.iter().map(|&x| (x as f32).to_bits()).collect::<Vec<_>>()
+                };
+                let rows = bits(product(&a, &b, false, false, &mut out));
+                assert_eq!(rows, want, "m {m} n {n} k {k}");
+                let columns = bits(product(&a.t().to_owned(), &b, true, false, &mut out));
+                assert_eq!(columns, want, "m {m} n {n} k {k}, left operand transposed");
             }
         }
     }
