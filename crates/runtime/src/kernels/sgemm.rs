@@ -214,7 +214,9 @@ unsafe fn shared_rows(
     epilogue: Option<RowsEpilogue<'_, f32>>,
 ) {
     let kc_len = depth_block(k);
-    let per_pass = (SHARED_DEPTH / kc_len).max(1);
+    // Blocks of steps per pass: as many as `SHARED_DEPTH` holds, but no more than there are
+    // (room for eight blocks of a 128-step product would be 2 MB unused).
+    let per_pass = (SHARED_DEPTH / kc_len).clamp(1, k.div_ceil(kc_len));
     // One block of steps' panels, rounded to cache lines so each block starts on one.
     let block_room = (NC.min(n).div_ceil(NR) * NR * kc_len).div_ceil(16) * 16;
     let last_jc = (n - 1) / NC * NC;
