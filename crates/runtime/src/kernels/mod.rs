@@ -93,23 +93,27 @@ pub(crate) fn has_avx512() -> bool {
     *AVX512.get_or_init(|| has_avx2() && std::arch::is_x86_feature_detected!("avx512f"))
 }
 
-/// Runs `f` with the first `len` elements of `room`, a thread's storage kept between calls (and
-/// grown as needed), so a kernel that needs room allocates nothing once warm. A nested call on
-/// the same room gets fresh storage.
+/// A thread's kept storage for kernels (`with_room`): buffers not in use right now.
+pub(crate) type Rooms<T> = std::cell::RefCell<Vec<Vec<T>>>;
+
+/// Runs `f` with `len` elements of a buffer from `rooms`, a thread's storage kept between calls
+/// (and grown as needed), so a kernel that needs room allocates nothing once warm. A nested call
+/// (a thread that steals a second product's task while it waits inside the first) takes another
+/// buffer, kept too: the first nesting allocates, the ones after it do not.
 pub(crate) fn with_room<T: Copy + Default, R>(
-    room: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+    rooms: &'static std::thread::LocalKey<Rooms<T>>,
     len: usize,
     f: impl FnOnce(&mut [T]) -> R,
 ) -> R {
-    room.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut storage) => {
-            if storage.len() < len {
-                storage.resize(len, T::default());
-            }
-            f(&mut storage[..len])
-        }
-        Err(_) => f(&mut vec![T::default(); len]),
-    })
+    let mut room = rooms
+        .with(|free| free.borrow_mut().pop())
+        .unwrap_or_default();
+    if room.len() < len {
+        room.resize(len, T::default());
+    }
+    let result = f(&mut room[..len]);
+    rooms.with(|free| free.borrow_mut().push(room));
+    result
 }
 
 /// An array of `shape` over `data` in standard order. Kernels size their outputs to their
@@ -227,5 +231,37 @@ pub fn compute(
             "{} is executed by the executor, not a kernel",
             op.type_name()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{with_room, Rooms};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static ROOMS: Rooms<u8> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Kept buffers come back: calls one after another get the same storage, and a call nested
+    /// inside another gets a second buffer, which the next nesting gets again (so a warm
+    /// nesting allocates nothing).
+    #[test]
+    fn rooms_are_kept_for_calls_in_turn_and_nested() {
+        let outer = |len| with_room(&ROOMS, len, |r| r.as_ptr() as usize);
+        let nested = || {
+            with_room(&ROOMS, 64, |r| {
+                let inner = with_room(&ROOMS, 64, |i| i.as_ptr() as usize);
+                (r.as_ptr() as usize, inner)
+            })
+        };
+        let first = outer(64);
+        assert_eq!(outer(64), first);
+        let (a, b) = nested();
+        assert_ne!(a, b);
+        assert_eq!(nested(), (a, b));
+        assert!([a, b].contains(&first));
+        // Room is grown to the length asked for.
+        assert_eq!(with_room(&ROOMS, 1000, |r| r.len()), 1000);
     }
 }

@@ -111,8 +111,8 @@ pub trait Real: Num + Float {
     /// The array inside a value of this type, to write.
     fn array_mut(v: &mut Value) -> Option<&mut ArrayD<Self>>;
     /// Runs `f` with `len` scratch elements: this thread's, kept between calls, so kernels
-    /// that need room for intermediates allocate nothing once warm. Not reentrant: `f` must
-    /// not call it again (a nested call gets fresh storage).
+    /// that need room for intermediates allocate nothing once warm. A nested call gets a
+    /// second buffer, also kept (`with_room`).
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 }
 
@@ -214,7 +214,7 @@ macro_rules! real {
             }
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [$t]) -> R) -> R {
                 thread_local! {
-                    static SCRATCH: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                    static SCRATCH: super::Rooms<$t> = const { RefCell::new(Vec::new()) };
                 }
                 super::with_room(&SCRATCH, len, f)
             }

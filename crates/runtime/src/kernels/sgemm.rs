@@ -339,7 +339,7 @@ impl Pass {
 /// thread's, apart from the panels each task packs its left operand into.
 fn with_shared_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     thread_local! {
-        static SHARED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+        static SHARED: super::Rooms<f32> = const { RefCell::new(Vec::new()) };
     }
     super::with_room(&SHARED, len, f)
 }
@@ -401,10 +401,10 @@ unsafe fn stripe_product(
 /// Runs `f` with `len` elements of room for packed panels: this thread's, kept between calls, so
 /// a product allocates nothing once warm. The panels have their own room, not the kernels'
 /// shared scratch (`Real::with_scratch`), because an epilogue takes that while the panels are
-/// in use. A nested call (not made today) gets fresh storage.
+/// in use. A nested call (a thread stealing a second product's task while it waits inside the first) takes a second kept buffer.
 fn with_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     thread_local! {
-        static PANELS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+        static PANELS: super::Rooms<f32> = const { RefCell::new(Vec::new()) };
     }
     super::with_room(&PANELS, len, f)
 }
