@@ -203,46 +203,50 @@ unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f
     if shape.2 >= DEEP {
         // Four chains a row: four rows at a time keep sixteen accumulators in flight.
         while i + 4 <= m {
-            deep_avx512::<4>(i, shape, a, packed, dst);
+            group_avx512::<4, CHAINS>(i, shape, a, packed, dst);
             i += 4;
         }
         match m - i {
             0 => {}
-            1 => deep_avx512::<1>(i, shape, a, packed, dst),
-            2 => deep_avx512::<2>(i, shape, a, packed, dst),
-            _ => deep_avx512::<3>(i, shape, a, packed, dst),
+            1 => group_avx512::<1, CHAINS>(i, shape, a, packed, dst),
+            2 => group_avx512::<2, CHAINS>(i, shape, a, packed, dst),
+            _ => group_avx512::<3, CHAINS>(i, shape, a, packed, dst),
         }
         return;
     }
     while i + 8 <= m {
-        group_avx512::<8>(i, shape, a, packed, dst);
+        group_avx512::<8, 1>(i, shape, a, packed, dst);
         i += 8;
     }
     match m - i {
         0 => {}
-        1 => group_avx512::<1>(i, shape, a, packed, dst),
-        2 => group_avx512::<2>(i, shape, a, packed, dst),
-        3 => group_avx512::<3>(i, shape, a, packed, dst),
-        4 => group_avx512::<4>(i, shape, a, packed, dst),
-        5 => group_avx512::<5>(i, shape, a, packed, dst),
-        6 => group_avx512::<6>(i, shape, a, packed, dst),
-        _ => group_avx512::<7>(i, shape, a, packed, dst),
+        1 => group_avx512::<1, 1>(i, shape, a, packed, dst),
+        2 => group_avx512::<2, 1>(i, shape, a, packed, dst),
+        3 => group_avx512::<3, 1>(i, shape, a, packed, dst),
+        4 => group_avx512::<4, 1>(i, shape, a, packed, dst),
+        5 => group_avx512::<5, 1>(i, shape, a, packed, dst),
+        6 => group_avx512::<6, 1>(i, shape, a, packed, dst),
+        _ => group_avx512::<7, 1>(i, shape, a, packed, dst),
     }
 }
 
-/// Output rows `i..i + R` of a deep product with AVX-512: `group_avx512` with `CHAINS`
-/// accumulators a row, step `p` going to chain `p % CHAINS`.
+/// Output rows `i..i + R` with AVX-512 (see `rows_avx512`), each summed as `C` chains (1, or
+/// `CHAINS` for a deep product: step `p` goes to chain `p % C`); each row is stored with a mask
+/// of its `n` lanes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-unsafe fn deep_avx512<const R: usize>(
+unsafe fn group_avx512<const R: usize, const C: usize>(
     i: usize,
     (_, n, k): (usize, usize, usize),
     a: Strided,
     packed: *const f32,
     dst: *mut f32,
 ) {
-    let mut acc = [[_mm512_setzero_ps(); CHAINS]; R];
+    let mut acc = [[_mm512_setzero_ps(); C]; R];
+    // Each row's next element, stepped along the row: independent pointers. (One pointer with
+    // the rows at fixed offsets from it compiled to a chain of adds through the rows, carried
+    // from step to step: eight cycles a step where the eight multiply-adds take four.)
     let mut next: [*const f32; R] =
         std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
     let mut step = |p: usize, q: usize| {
@@ -253,9 +257,9 @@ unsafe fn deep_avx512<const R: usize>(
             next[r] = next[r].wrapping_offset(a.col_stride);
         }
     };
-    let whole = k / CHAINS * CHAINS;
-    for p in (0..whole).step_by(CHAINS) {
-        for q in 0..CHAINS {
+    let whole = k / C * C;
+    for p in (0..whole).step_by(C) {
+        for q in 0..C {
             step(p + q, q);
         }
     }
@@ -264,39 +268,11 @@ unsafe fn deep_avx512<const R: usize>(
     }
     let lanes: __mmask16 = ((1u32 << n) - 1) as __mmask16;
     for (r, chains) in acc.iter().enumerate() {
-        let row = combine!(_mm512_add_ps, chains);
-        _mm512_mask_storeu_ps(dst.add((i + r) * n), lanes, row);
-    }
-}
-
-/// Output rows `i..i + R` with AVX-512 (see `rows_avx512`); each row is stored with a mask of
-/// its `n` lanes.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline]
-unsafe fn group_avx512<const R: usize>(
-    i: usize,
-    (_, n, k): (usize, usize, usize),
-    a: Strided,
-    packed: *const f32,
-    dst: *mut f32,
-) {
-    let mut acc = [_mm512_setzero_ps(); R];
-    // Each row's next element, stepped along the row: independent pointers. (One pointer with
-    // the rows at fixed offsets from it compiled to a chain of adds through the rows, carried
-    // from step to step: eight cycles a step where the eight multiply-adds take four.)
-    let mut next: [*const f32; R] =
-        std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
-    for p in 0..k {
-        let b = _mm512_loadu_ps(packed.add(16 * p));
-        for r in 0..R {
-            let x = _mm512_set1_ps(*next[r]);
-            acc[r] = _mm512_fmadd_ps(x, b, acc[r]);
-            next[r] = next[r].wrapping_offset(a.col_stride);
-        }
-    }
-    let lanes: __mmask16 = ((1u32 << n) - 1) as __mmask16;
-    for (r, &row) in acc.iter().enumerate() {
+        let row = if C == 1 {
+            chains[0]
+        } else {
+            combine!(_mm512_add_ps, chains)
+        };
         _mm512_mask_storeu_ps(dst.add((i + r) * n), lanes, row);
     }
 }

@@ -50,16 +50,18 @@ pub(super) fn available() -> bool {
     }
 }
 
-/// The output's storage, shared by the tasks of one product (which write disjoint parts).
+/// Storage the tasks of one product write in disjoint parts: the output, or a shared product's
+/// packed panels of the right operand (`shared_rows`).
 #[derive(Clone, Copy)]
 struct Output(*mut f32);
 // SAFETY: tasks write disjoint rectangles of the output (see `product`), and `product` returns
-// only when every task is done.
+// only when every task is done; in `shared_rows` they write disjoint column stripes of the
+// panels and read them only after the join that ends the writing.
 unsafe impl Send for Output {}
 unsafe impl Sync for Output {}
 
 impl Output {
-    /// The start of the output (a method, so closures capture the whole `Sync` wrapper).
+    /// The start of the storage (a method, so closures capture the whole `Sync` wrapper).
     fn ptr(self) -> *mut f32 {
         self.0
     }
@@ -180,22 +182,6 @@ fn depth_block(k: usize) -> usize {
     k.div_ceil(k.div_ceil(KC_MAX))
 }
 
-/// Packed panels of the right operand that the tasks of one product share: written in parts by
-/// all of them, then read by all of them, with a join of the pool between.
-#[derive(Clone, Copy)]
-struct SharedPanels(*mut f32);
-// SAFETY: in `shared_rows`, tasks write disjoint column stripes of the panels, and read them
-// only after the join that ends the writing.
-unsafe impl Send for SharedPanels {}
-unsafe impl Sync for SharedPanels {}
-
-impl SharedPanels {
-    /// The start of the panels (a method, so closures capture the whole `Sync` wrapper).
-    fn ptr(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// The product split by rows over `tasks` threads that share one packed copy of the right
 /// operand. For each block of its columns, and of the shared dimension (up to `SHARED_DEPTH`
 /// steps at a time), the tasks first pack a stripe of columns each, then take `CLAIM` rows at
@@ -222,7 +208,7 @@ unsafe fn shared_rows(
     let last_jc = (n - 1) / NC * NC;
     with_shared_panels(per_pass * block_room + 16, |room| {
         let skip = room.as_ptr().align_offset(64).min(16);
-        let panels = SharedPanels(room[skip..].as_mut_ptr());
+        let panels = Output(room[skip..].as_mut_ptr());
         for jc in (0..n).step_by(NC) {
             for pass0 in (0..k).step_by(per_pass * kc_len) {
                 let pass = Pass {
@@ -263,7 +249,7 @@ struct Pass {
     kc_len: usize,
     /// Room for one block of steps in `panels`.
     block_room: usize,
-    panels: SharedPanels,
+    panels: Output,
 }
 
 impl Pass {
