@@ -387,7 +387,8 @@ unsafe fn stripe_product(
 /// Runs `f` with `len` elements of room for packed panels: this thread's, kept between calls, so
 /// a product allocates nothing once warm. The panels have their own room, not the kernels'
 /// shared scratch (`Real::with_scratch`), because an epilogue takes that while the panels are
-/// in use. A nested call (a thread stealing a second product's task while it waits inside the first) takes a second kept buffer.
+/// in use. A nested call (a thread stealing a second product's task while it waits inside the
+/// first) takes a second kept buffer.
 fn with_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     thread_local! {
         static PANELS: super::Rooms<f32> = const { RefCell::new(Vec::new()) };
