@@ -133,10 +133,15 @@ fn trig_lanes<T: Real, const SINE: bool>(a: &[T], d: &mut [T], tail: usize) {
     lanes1(a, d, walk, f, g, tail)
 }
 
-/// `unary` built for AVX2 where the CPU has it, for the plain kernels (whose callers are built
+/// `unary` built for AVX-512 or AVX2 where the CPU has it, for the plain kernels (whose callers are built
 /// for the baseline; the fused kernel has its own AVX2 build). The arithmetic is the same:
 /// Rust never contracts a multiply and an add into an FMA.
 pub fn unary_native<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::has_avx512() {
+        // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked by `has_avx512`).
+        return unsafe { unary_avx512(op, a, d, tail) };
+    }
     #[cfg(target_arch = "x86_64")]
     if super::has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked by `has_avx2`).
@@ -148,6 +153,14 @@ pub fn unary_native<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn unary_avx2<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
+    unary(op, a, d, tail)
+}
+
+/// `unary` built for AVX-512: its plain loops run sixteen lanes wide (and `staged` forms go as
+/// one loop, see there). Lane for lane the same arithmetic.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn unary_avx512<T: Real>(op: UnaryOp, a: &[T], d: &mut [T], tail: usize) {
     unary(op, a, d, tail)
 }
 
@@ -358,14 +371,24 @@ impl<T: Real> Stages<T> for Exp {
     }
 }
 
-/// A staged form as three passes over up to `STAGE` elements at a time, one per stage: the
-/// same operations on the same values, so the same bits. In one pass, each element's chain of
-/// some 25 dependent operations fills the core's scheduler before the next elements can start;
-/// three short chains overlap (sigmoid: 1.25 against 0.83 ns an element, measured on this
-/// machine's Zen 3).
+/// A staged form as three passes over up to `STAGE` elements at a time, one per stage, or as
+/// one plain loop where the loops are built for AVX-512: the same operations on the same
+/// values either way, so the same bits. On a Zen 3 (AVX2), in one pass each element's chain of
+/// some 25 dependent operations filled the core's scheduler before the next elements could
+/// start, and three short chains overlapped (sigmoid: 1.25 against 0.83 ns an element). On a
+/// Xeon with AVX-512 the three passes' stores and reloads cost more than they win: W1's whole
+/// training step took 3-5% longer staged (interleaved runs in one process, 1 and 2 threads).
 #[inline(always)]
 fn staged<T: Real, S: Stages<T>>(a: &[T], d: &mut [T]) {
     const STAGE: usize = 256;
+    #[cfg(target_arch = "x86_64")]
+    if super::has_avx512() {
+        for (d, &x) in d.iter_mut().zip(a) {
+            let (m, r) = S::reduce(x);
+            *d = S::finish(x, S::middle(m, r));
+        }
+        return;
+    }
     let zero = <T as scalar::Num>::zero();
     let (mut ms, mut rs) = ([zero; STAGE], [zero; STAGE]);
     for (d, a) in d.chunks_mut(STAGE).zip(a.chunks(STAGE)) {
