@@ -1,8 +1,9 @@
 //! Float products whose output is at most 16 columns wide (the tutorial's layers and their
 //! gradients): one AVX2 + FMA kernel without gemm's per-call setup, which costs more than the
 //! arithmetic at these sizes. The right operand is packed once into rows of 16 lanes (zeros
-//! past `n`); each output row is an accumulator of two vectors, fed one left-operand element
-//! at a time. Every element is the sum over `p` in order, each step one fused multiply-add; in
+//! past `n`), or with AVX-512, where its rows lie in order, read where it lies with masked
+//! loads (packing took half of W1's 2 x 500 x 10 weight gradient); each output row is an
+//! accumulator of two vectors (one with AVX-512), fed one left-operand element at a time. Every element is the sum over `p` in order, each step one fused multiply-add; in
 //! a deep product (`DEEP` steps or more: a weight gradient over a batch) four such sums, over
 //! the steps `p = q mod 4` for `q` in 0..4, added as `(s0 + s1) + (s2 + s3)`, so the kernel is
 //! not bound by one chain of multiply-adds when it has few rows. Either way the result depends
@@ -97,6 +98,18 @@ pub(super) unsafe fn product(
         }
         return column(m, k, a, b, dst);
     }
+    let lanes: __mmask16 = ((1u32 << n) - 1) as __mmask16;
+    if b.col_stride == 1 && super::has_avx512() {
+        // Rows of the operand lie in order: AVX-512 reads each with a masked load, zeros past
+        // `n`, as cheap as a plain one, so the rows are read where they lie, unpacked.
+        let rows = RowsOfB {
+            ptr: b.ptr,
+            stride: b.row_stride,
+            lanes,
+        };
+        // SAFETY: the CPU has AVX-512F; `rows` reads row p's `n` elements of `b` alone.
+        return rows_avx512((m, n, k), a, rows, dst);
+    }
     if b.col_stride == 1 {
         // Rows of the operand lie in order (the usual case): two masked loads per row, which
         // read only its `n` elements and give zeros past them. (Calls to copy and fill cost
@@ -119,8 +132,13 @@ pub(super) unsafe fn product(
     }
     let packed = packed.as_ptr();
     if super::has_avx512() {
-        // SAFETY: the CPU has AVX-512F; the rest as here.
-        return rows_avx512((m, n, k), a, packed, dst);
+        let rows = RowsOfB {
+            ptr: packed,
+            stride: 16,
+            lanes: u16::MAX,
+        };
+        // SAFETY: the CPU has AVX-512F; the packed rows hold 16 lanes each.
+        return rows_avx512((m, n, k), a, rows, dst);
     }
     rows_avx2((m, n, k), a, packed, dst)
 }
@@ -188,6 +206,17 @@ unsafe fn rows_avx2(
     }
 }
 
+/// The right operand's rows as the AVX-512 kernel reads them: row `p` is the `lanes` (a mask)
+/// of the 16 floats at `ptr + p * stride`, zeros in the other lanes. Packed rows (16 lanes, zeros
+/// past `n`) take every lane; rows read where they lie take the first `n`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct RowsOfB {
+    ptr: *const f32,
+    stride: isize,
+    lanes: __mmask16,
+}
+
 /// `product`'s rows with AVX-512: each output row is one accumulator of sixteen lanes, eight
 /// rows at a time, so each step over `p` is one load of the packed operand and eight broadcast
 /// multiply-adds (where AVX2 needs two vectors a row and a pointer a row). Lane for lane the
@@ -197,7 +226,7 @@ unsafe fn rows_avx2(
 /// As `product` after packing (`packed` holds `16 * k` packed elements); the CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f32, dst: *mut f32) {
+unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, b: RowsOfB, dst: *mut f32) {
     let m = shape.0;
     let mut i = 0;
     if shape.2 >= DEEP {
@@ -206,31 +235,31 @@ unsafe fn rows_avx512(shape: (usize, usize, usize), a: Strided, packed: *const f
         // steps, in two groups rather than 4 + 4 + 2 took 13% less time; the bits are the same,
         // as each row is summed alone).
         while i + 5 <= m {
-            group_avx512::<5, CHAINS>(i, shape, a, packed, dst);
+            group_avx512::<5, CHAINS>(i, shape, a, b, dst);
             i += 5;
         }
         match m - i {
             0 => {}
-            1 => group_avx512::<1, CHAINS>(i, shape, a, packed, dst),
-            2 => group_avx512::<2, CHAINS>(i, shape, a, packed, dst),
-            3 => group_avx512::<3, CHAINS>(i, shape, a, packed, dst),
-            _ => group_avx512::<4, CHAINS>(i, shape, a, packed, dst),
+            1 => group_avx512::<1, CHAINS>(i, shape, a, b, dst),
+            2 => group_avx512::<2, CHAINS>(i, shape, a, b, dst),
+            3 => group_avx512::<3, CHAINS>(i, shape, a, b, dst),
+            _ => group_avx512::<4, CHAINS>(i, shape, a, b, dst),
         }
         return;
     }
     while i + 8 <= m {
-        group_avx512::<8, 1>(i, shape, a, packed, dst);
+        group_avx512::<8, 1>(i, shape, a, b, dst);
         i += 8;
     }
     match m - i {
         0 => {}
-        1 => group_avx512::<1, 1>(i, shape, a, packed, dst),
-        2 => group_avx512::<2, 1>(i, shape, a, packed, dst),
-        3 => group_avx512::<3, 1>(i, shape, a, packed, dst),
-        4 => group_avx512::<4, 1>(i, shape, a, packed, dst),
-        5 => group_avx512::<5, 1>(i, shape, a, packed, dst),
-        6 => group_avx512::<6, 1>(i, shape, a, packed, dst),
-        _ => group_avx512::<7, 1>(i, shape, a, packed, dst),
+        1 => group_avx512::<1, 1>(i, shape, a, b, dst),
+        2 => group_avx512::<2, 1>(i, shape, a, b, dst),
+        3 => group_avx512::<3, 1>(i, shape, a, b, dst),
+        4 => group_avx512::<4, 1>(i, shape, a, b, dst),
+        5 => group_avx512::<5, 1>(i, shape, a, b, dst),
+        6 => group_avx512::<6, 1>(i, shape, a, b, dst),
+        _ => group_avx512::<7, 1>(i, shape, a, b, dst),
     }
 }
 
@@ -244,7 +273,7 @@ unsafe fn group_avx512<const R: usize, const C: usize>(
     i: usize,
     (_, n, k): (usize, usize, usize),
     a: Strided,
-    packed: *const f32,
+    b: RowsOfB,
     dst: *mut f32,
 ) {
     let mut acc = [[_mm512_setzero_ps(); C]; R];
@@ -254,10 +283,10 @@ unsafe fn group_avx512<const R: usize, const C: usize>(
     let mut next: [*const f32; R] =
         std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
     let mut step = |p: usize, q: usize| {
-        let b = _mm512_loadu_ps(packed.add(16 * p));
+        let row = _mm512_maskz_loadu_ps(b.lanes, b.ptr.wrapping_offset(p as isize * b.stride));
         for r in 0..R {
             let x = _mm512_set1_ps(*next[r]);
-            acc[r][q] = _mm512_fmadd_ps(x, b, acc[r][q]);
+            acc[r][q] = _mm512_fmadd_ps(x, row, acc[r][q]);
             next[r] = next[r].wrapping_offset(a.col_stride);
         }
     };
@@ -494,7 +523,8 @@ mod tests {
     }
 
     /// Where the CPU has AVX-512, its row kernel gives the AVX2 kernel's bits, for every
-    /// width, every tail group of rows and both layouts of the left operand.
+    /// width, every tail group of rows, both layouts of the left operand, and the right
+    /// operand packed or read where it lies.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx512_rows_have_the_avx2_rows_bits() {
@@ -526,11 +556,24 @@ mod tests {
                     ];
                     for lhs in layouts {
                         let (mut wide, mut plain) = (vec![0f32; m * n], vec![0f32; m * n]);
-                        let mut grouped = vec![0f32; m * n];
+                        let (mut grouped, mut in_place) = (vec![0f32; m * n], vec![0f32; m * n]);
+                        let packed_rows = super::RowsOfB {
+                            ptr: packed.as_ptr(),
+                            stride: 16,
+                            lanes: u16::MAX,
+                        };
+                        let rows_in_place = super::RowsOfB {
+                            ptr: b.as_ptr(),
+                            stride: n as isize,
+                            lanes: ((1u32 << n) - 1) as u16,
+                        };
                         // SAFETY: the CPU has AVX-512F (so AVX2 and FMA); `lhs` describes the
-                        // m x k operand, `packed` the k x n one packed, each output m * n.
+                        // m x k operand, `packed` the k x n one packed and `b` unpacked (n
+                        // lanes a row read), each output m * n.
                         unsafe {
-                            super::rows_avx512((m, n, k), lhs, packed.as_ptr(), wide.as_mut_ptr());
+                            super::rows_avx512((m, n, k), lhs, packed_rows, wide.as_mut_ptr());
+                            let at = in_place.as_mut_ptr();
+                            super::rows_avx512((m, n, k), lhs, rows_in_place, at);
                             let at = grouped.as_mut_ptr();
                             super::rows_avx2((m, n, k), lhs, packed.as_ptr(), at);
                             for i in 0..m {
@@ -546,6 +589,7 @@ mod tests {
                         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                         assert_eq!(bits(&wide), bits(&plain), "m {m} n {n} k {k}");
                         assert_eq!(bits(&grouped), bits(&plain), "m {m} n {n} k {k}: groups");
+                        assert_eq!(bits(&in_place), bits(&plain), "m {m} n {n} k {k}: in place");
                     }
                 }
             }
