@@ -91,11 +91,11 @@ pub(super) unsafe fn product(
     packed: &mut [f32],
 ) {
     assert!((1..=MAX_COLS).contains(&n) && packed.len() >= 16 * k);
+    if n == 1 && super::has_avx512() && gathers(m, a) {
+        // SAFETY: the CPU has AVX-512F; the rest as here.
+        return column_avx512(m, k, a, b, dst);
+    }
     if n == 1 && m <= 16 && a.row_stride == 1 {
-        if super::has_avx512() {
-            // SAFETY: the CPU has AVX-512F; the rest as here.
-            return column_avx512(m, k, a, b, dst);
-        }
         return column(m, k, a, b, dst);
     }
     let lanes: __mmask16 = ((1u32 << n) - 1) as __mmask16;
@@ -344,21 +344,63 @@ unsafe fn column(m: usize, k: usize, a: Strided, b: Strided, dst: *mut f32) {
     std::ptr::copy_nonoverlapping(tile.as_ptr(), dst, m);
 }
 
-/// `column` with AVX-512: the `m` rows in one vector, read with a mask register (where AVX2's
-/// masked loads are two slow instructions a step). Lane for lane `column`'s arithmetic.
+/// Whether `column_avx512` takes an `m`-row left operand: one whose rows lie in order and
+/// fit one vector, or any whose sixteen rows' offsets fit the gather's 32-bit indices.
+fn gathers(m: usize, a: Strided) -> bool {
+    (m <= 16 && a.row_stride == 1) || a.row_stride.unsigned_abs() < i32::MAX as usize / 16
+}
+
+/// `column` with AVX-512, sixteen rows at a time: each block's rows in one vector, read with a
+/// mask register (where AVX2's masked loads are two slow instructions a step) where they lie
+/// in order, else gathered (a one-unit layer's `h w` over a batch: the row kernel would use one
+/// lane in sixteen). Lane for lane `column`'s arithmetic, so the row kernel's bits.
 ///
 /// # Safety
-/// As `column`; the CPU has AVX-512F.
+/// As `column`, but any `m` (`gathers(m, a)` holds); the CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn column_avx512(m: usize, k: usize, a: Strided, b: Strided, dst: *mut f32) {
+    let offsets = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(a.row_stride as i32),
+    );
+    for i in (0..m).step_by(16) {
+        let block = Strided {
+            ptr: a.ptr.wrapping_offset(i as isize * a.row_stride),
+            ..a
+        };
+        column_block_avx512((m - i).min(16), k, block, b, offsets, dst.add(i));
+    }
+}
+
+/// One block of `column_avx512`: `m` rows (at most 16), their elements `offsets` apart.
+///
+/// # Safety
+/// As `column_avx512`, `m` at most 16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn column_block_avx512(
+    m: usize,
+    k: usize,
+    a: Strided,
+    b: Strided,
+    offsets: __m512i,
+    dst: *mut f32,
+) {
     let rows: __mmask16 = ((1u32 << m) - 1) as __mmask16;
     let mut acc = [_mm512_setzero_ps(); CHAINS];
     let chains = if k >= DEEP { CHAINS } else { 1 };
+    let in_order = a.row_stride == 1;
     let mut step = |p: usize, q: usize| {
         let col = a.ptr.wrapping_offset(p as isize * a.col_stride);
         let y = _mm512_set1_ps(b.at(p, 0));
-        acc[q] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rows, col), y, acc[q]);
+        let x = if in_order {
+            _mm512_maskz_loadu_ps(rows, col)
+        } else {
+            _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), rows, offsets, col)
+        };
+        acc[q] = _mm512_fmadd_ps(x, y, acc[q]);
     };
     let sum = if chains == 1 {
         for p in 0..k {
@@ -628,6 +670,40 @@ mod tests {
                 }
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&wide), bits(&plain), "m {m} k {k}");
+            }
+        }
+    }
+
+    /// Where the CPU has AVX-512, a one-column product over a left operand whose rows lie apart
+    /// (a one-unit layer's `h w`), gathered sixteen rows at a time, has the model's bits, for
+    /// whole and partial blocks of rows, shallow and deep.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_gathered_column_has_the_models_bits() {
+        if !super::super::has_avx512() {
+            return;
+        }
+        for m in [1, 15, 16, 17, 40, 500] {
+            for k in [1, 10, super::DEEP, 37] {
+                let a = matrix(m, k, (m * 31 + k) as u64);
+                let b = matrix(k, 1, (k + 11) as u64);
+                let lhs = super::Strided {
+                    ptr: a.as_ptr(),
+                    row_stride: k as isize,
+                    col_stride: 1,
+                };
+                let rhs = super::Strided {
+                    ptr: b.as_ptr(),
+                    row_stride: 1,
+                    col_stride: 1,
+                };
+                assert!(super::gathers(m, lhs));
+                let mut out = vec![0f32; m];
+                // SAFETY: the CPU has AVX-512F (so AVX2 and FMA); `lhs` is m x k, `rhs` k x 1,
+                // the output m long.
+                unsafe { super::column_avx512(m, k, lhs, rhs, out.as_mut_ptr()) };
+                let bits: Vec<u32> = out.iter().map(|x| x.to_bits()).collect();
+                assert_eq!(bits, model(&a, &b), "m {m} k {k}");
             }
         }
     }
