@@ -7,6 +7,7 @@ use rill::prelude::*;
 
 forward_tests![
     add_sub_mul_div_float_broadcast,
+    rows_and_columns_broadcast_on_either_side_across_runs,
     arithmetic_operators_with_numbers,
     arithmetic_int_and_floor_division,
     int_division_by_zero_is_an_error,
@@ -60,6 +61,48 @@ fn add_sub_mul_div_float_broadcast() {
         &[3],
         &[f64::INFINITY, f64::NEG_INFINITY, f64::NAN],
     );
+}
+
+#[test]
+fn rows_and_columns_broadcast_on_either_side_across_runs() {
+    // Fed, not constant, so the kernels run in the session (not in constant folding), and
+    // twice, so the second run writes into the first run's planned buffers.
+    let g = Graph::new();
+    let a = g.placeholder(DType::F32, [None, Some(2), Some(3)], "a");
+    let row = g.placeholder(DType::F32, [Some(3)], "row");
+    let col = g.placeholder(DType::F32, [None, Some(2), Some(1)], "col");
+    let sess = Session::new(&g);
+    let fetches = [row - a, a - row, col / a, a / col];
+    let inputs = [
+        (
+            [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0],
+            [10.0f32, 20.0, 30.0],
+            [2.0f32, -0.5],
+        ),
+        (
+            [-1.0f32, 0.5, 2.0, 8.0, -4.0, 1.0],
+            [3.0f32, -1.0, 0.25],
+            [-4.0f32, 8.0],
+        ),
+    ];
+    for (xs, r, c) in inputs {
+        let av = Value::from(ArrayD::from_shape_vec(IxDyn(&[1, 2, 3]), xs.to_vec()).unwrap());
+        let rv = Value::from(ArrayD::from_shape_vec(IxDyn(&[3]), r.to_vec()).unwrap());
+        let cv = Value::from(ArrayD::from_shape_vec(IxDyn(&[1, 2, 1]), c.to_vec()).unwrap());
+        let out = run(
+            &sess,
+            &fetches,
+            &[feed(a, &av), feed(row, &rv), feed(col, &cv)],
+        );
+        let each = |f: &dyn Fn(usize) -> f32| (0..6).map(|i| f(i) as f64).collect::<Vec<_>>();
+        assert_f32(&out[0], &[1, 2, 3], &each(&|i| r[i % 3] - xs[i]));
+        assert_f32(&out[1], &[1, 2, 3], &each(&|i| xs[i] - r[i % 3]));
+        assert_f32(&out[2], &[1, 2, 3], &each(&|i| c[i / 3] / xs[i]));
+        assert_f32(&out[3], &[1, 2, 3], &each(&|i| xs[i] / c[i / 3]));
+    }
+    // A column against an output with no elements: empty, not a panic.
+    let e = g.zeros(&[2, 0], DType::F32) + g.ones(&[2, 1], DType::F32);
+    assert_f32(&eval(e), &[2, 0], &[]);
 }
 
 #[test]
