@@ -79,3 +79,47 @@ fn independent_gradients_run_side_by_side_with_the_same_bits() {
     let loss = |i: usize| two[2 + i].to_scalar_f64().unwrap();
     assert!(loss(2) < loss(0), "{} {}", loss(0), loss(2));
 }
+
+/// The tutorial's model (2-10-10-1 sigmoid, MSE, SGD) on a batch of 500: on two threads its
+/// layers and their input gradients split their rows with the session's companion thread
+/// (`Parallel::pair`). The same bits as on one thread, step after step.
+#[test]
+fn small_layers_shared_with_the_companion_keep_the_bits() {
+    let train = |threads: usize| {
+        let g = Graph::new();
+        let x = g.placeholder(DType::F32, [None, Some(2)], "x");
+        let y = g.placeholder(DType::F32, [None, Some(1)], "y");
+        let mut h = x;
+        let mut vars = Vec::new();
+        for (i, (a, b)) in [(2, 10), (10, 10), (10, 1)].into_iter().enumerate() {
+            let w = g.variable(g.constant(data(a, b, 10 + i as u64) * 10.0), "w");
+            let bias = g.variable(
+                g.constant(data(1, b, 20 + i as u64).into_shape_with_order(b).unwrap()),
+                "b",
+            );
+            h = (h.matmul(w) + bias).sigmoid();
+            vars.extend([w, bias]);
+        }
+        let loss = (h - y).square().mean(ALL, false);
+        let step = GradientDescent::new(0.5).minimize(loss, None).unwrap();
+        let sess = Session::new(&g).with_threads(threads).unwrap();
+        sess.run_target(g.global_variables_initializer()).unwrap();
+        let mut out = Vec::new();
+        for s in 0..4 {
+            let xs = Value::from(data(500, 2, 30 + s) * 20.0);
+            let ys = Value::from(data(500, 1, 40 + s).mapv(|v| f32::from(v > 0.0)));
+            let mut got = sess
+                .run_with_targets(&[loss], &[feed(x, &xs), feed(y, &ys)], &[step])
+                .unwrap();
+            out.push(got.remove(0));
+        }
+        out.extend(sess.run(&vars, &[]).unwrap());
+        out
+    };
+    let (two, one) = (train(2), train(1));
+    for (a, b) in two.iter().zip(&one) {
+        assert_eq!(bits(a), bits(b));
+    }
+    let loss = |i: usize| two[i].to_scalar_f64().unwrap();
+    assert!(loss(3) < loss(0), "training moved: {} {}", loss(0), loss(3));
+}

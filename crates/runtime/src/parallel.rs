@@ -1,6 +1,8 @@
-//! Intra-op parallelism: the thread pool a session's big kernels split their work over.
-//! Small kernels never touch it, so a step of a small graph costs no cross-thread handoff.
+//! Intra-op parallelism: the thread pool a session's big kernels split their work over, and
+//! the companion thread that shares medium kernels (`pair`). Small kernels touch neither, and
+//! the pool is only entered by plans with big kernels: a call into it costs a sleep and a wake.
 
+use crate::companion::Companion;
 use rayon::ThreadPool;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,6 +16,8 @@ const AWAKE_IDLE: Duration = Duration::from_micros(500);
 #[derive(Clone)]
 pub struct Parallel {
     pool: Option<Arc<ThreadPool>>,
+    /// The helper that takes half of a medium kernel (`pair`), with two threads or more.
+    companion: Option<Arc<Companion>>,
     threads: usize,
 }
 
@@ -22,6 +26,7 @@ impl Parallel {
     pub fn sequential() -> Parallel {
         Parallel {
             pool: None,
+            companion: None,
             threads: 1,
         }
     }
@@ -39,6 +44,7 @@ impl Parallel {
             .map_err(|e| e.to_string())?;
         Ok(Parallel {
             pool: Some(Arc::new(pool)),
+            companion: Some(Arc::new(Companion::new())),
             threads,
         })
     }
@@ -51,6 +57,26 @@ impl Parallel {
     /// threads (not in any other rayon pool's).
     pub fn thread_index(&self) -> Option<usize> {
         self.pool.as_ref()?.current_thread_index()
+    }
+
+    /// Whether `pair` runs its halves at once here: there are threads, and this thread is not
+    /// one of the pool's (whose steps split their big kernels over the pool instead).
+    pub fn pairs(&self) -> bool {
+        self.companion.is_some() && self.thread_index().is_none()
+    }
+
+    /// Runs the two halves of a kernel too small for the pool (`ThreadPool::install` costs a
+    /// sleep and a wake) but big enough to share: `here` on this thread, `there` on the
+    /// session's companion thread when it is free, else both here in turn (see `companion`).
+    /// Returns when both have run.
+    pub fn pair(&self, here: impl FnOnce(), there: impl FnOnce() + Send) {
+        match &self.companion {
+            Some(companion) if self.pairs() => companion.pair(here, there),
+            _ => {
+                here();
+                there();
+            }
+        }
     }
 
     /// Runs `f` in the pool (where `rayon` parallel iterators and `gemm` use its threads), or

@@ -140,7 +140,37 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
         SendPtr(b.as_ptr()),
         SendMutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()),
     );
-    // (The narrow kernel takes only products below `PARALLEL_FLOPS`: they run on one thread.)
+    // (The narrow kernel takes only products below `PARALLEL_FLOPS`, too small for the pool.)
+    if let Some(half) = paired_rows::<T>(m, n, k, parallel) {
+        // Rows `from..to` of the product, then of the epilogue, on whichever thread runs them:
+        // every element of a narrow product depends on its row and the shape alone, so the
+        // halves compute the bits the whole would.
+        let rows = |from: usize, to: usize| {
+            let (a_ptr, b_ptr, out_ptr) = (a_ptr, b_ptr, out_ptr);
+            // SAFETY: rows `from..to` of the m x k operand `a` (its pointer and strides as
+            // ndarray lays it out) and of the m x n output, whose capacity holds m * n; the two
+            // halves write disjoint rows, and `pair` returns once both have run.
+            unsafe {
+                let ran = narrow_f32(
+                    (to - from, n, k),
+                    (a_ptr.0.offset(from as isize * lhs_rs), lhs_rs, lhs_cs),
+                    (b_ptr.0, rhs_rs, rhs_cs),
+                    out_ptr.0.add(from * n),
+                );
+                assert!(ran, "fewer rows of a narrow product are narrow too");
+                if let Some(f) = epilogue {
+                    f(
+                        from * n,
+                        std::slice::from_raw_parts_mut(out_ptr.0.add(from * n), (to - from) * n),
+                    );
+                }
+            }
+        };
+        parallel.pair(|| rows(0, half), || rows(half, m));
+        // SAFETY: the two halves wrote all m * n elements, within the capacity.
+        unsafe { out.set_len(m * n) };
+        return Ok(epilogue.is_some());
+    }
     if narrow_f32(
         (m, n, k),
         (a_ptr.0, lhs_rs, lhs_cs),
@@ -251,6 +281,25 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
     unsafe { out.set_len(m * n) };
     Ok(split_rows && epilogue.is_some())
 }
+
+/// Where a narrow f32 product (and its epilogue) splits its rows in two for `Parallel::pair`, if
+/// it is worth the hand-over (~0.15 µs): at a multiple of 16 rows near the middle, for
+/// products of at least `PAIR_WORK` (multiply-adds plus `EPILOGUE_WORK` an element).
+fn paired_rows<T: 'static>(m: usize, n: usize, k: usize, parallel: &Parallel) -> Option<usize> {
+    let f32s = TypeId::of::<T>() == TypeId::of::<f32>();
+    let work = m
+        .saturating_mul(n)
+        .saturating_mul(k.saturating_add(EPILOGUE_WORK));
+    let takes = f32s && super::narrow::takes(m, n, k) && work >= PAIR_WORK && m >= 32;
+    (takes && parallel.pairs()).then(|| (m / 2).div_ceil(16) * 16)
+}
+
+/// The smallest narrow product `paired_rows` splits: W1's 500 x 2 x 10 layer with its sigmoid
+/// took 2.5 µs alone.
+const PAIR_WORK: usize = 1 << 13;
+
+/// What an epilogue element counts as, in multiply-adds (a sigmoid's exp and divide).
+const EPILOGUE_WORK: usize = 8;
 
 /// The epilogue of a product of f32s, as the f32 kernels take it.
 ///
@@ -373,4 +422,64 @@ fn batched<T: LinalgScalar>(
 /// Plain 2-D product (used by tests as a reference).
 pub fn mat2<T: LinalgScalar>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
     a.dot(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{gemm_into, paired_rows};
+    use crate::parallel::Parallel;
+    use ndarray::{ArrayD, IxDyn};
+
+    fn matrix(rows: usize, cols: usize, seed: u32) -> ArrayD<f32> {
+        let mut s = seed;
+        ArrayD::from_shape_fn(IxDyn(&[rows, cols]), |_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+    }
+
+    /// Narrow products split in two row halves between the caller and the companion (W1's
+    /// layers and their input gradients), with an epilogue that depends on where each element
+    /// lies: the same bits as on one thread, for plain and transposed operands.
+    #[test]
+    fn paired_narrow_products_match_one_thread_bit_for_bit() {
+        let two = Parallel::with_threads(2).unwrap();
+        let one = Parallel::sequential();
+        let epilogue = |start: usize, rows: &mut [f32]| {
+            for (i, r) in rows.iter_mut().enumerate() {
+                *r = (*r + (start + i) as f32 * 1e-3).tanh();
+            }
+        };
+        for (m, k, n) in [
+            (500, 10, 10),
+            (500, 2, 10),
+            (500, 10, 1),
+            (500, 1, 10),
+            (40, 6, 16),
+        ] {
+            assert!(
+                paired_rows::<f32>(m, n, k, &two).is_some(),
+                "{m}x{k}x{n} pairs"
+            );
+            assert!(paired_rows::<f32>(m, n, k, &one).is_none());
+            assert!(paired_rows::<f64>(m, n, k, &two).is_none());
+            for ta in [false, true] {
+                let a = if ta { matrix(k, m, 1) } else { matrix(m, k, 1) };
+                let b = matrix(k, n, 2);
+                for with_epilogue in [false, true] {
+                    let f: Option<super::RowsEpilogue<'_, f32>> =
+                        with_epilogue.then_some(&epilogue as _);
+                    let (mut paired, mut alone) = (Vec::new(), Vec::new());
+                    let ran = gemm_into(&a, &b, ta, false, &two, &mut paired, f).unwrap();
+                    assert_eq!(ran, with_epilogue, "the halves ran the epilogue");
+                    let ran_alone = gemm_into(&a, &b, ta, false, &one, &mut alone, f).unwrap();
+                    if with_epilogue && !ran_alone {
+                        epilogue(0, &mut alone);
+                    }
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&paired), bits(&alone), "{m}x{k}x{n} ta {ta}");
+                }
+            }
+        }
+    }
 }
