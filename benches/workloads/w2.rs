@@ -155,6 +155,24 @@ pub fn run(report: &mut Report) {
         rates.push(10_240.0 / t.elapsed().as_secs_f64());
     }
     report.figure("w2.infer/rill_session", median(rates), "samples/s");
+    if crate::tracing() {
+        let traced: Vec<RunMetadata> = (0..30)
+            .map(|i| {
+                let mut meta = RunMetadata::default();
+                let feeds = [feed(x, &infer[i % infer.len()])];
+                sess.run_with_options(
+                    &[logits],
+                    &feeds,
+                    &[] as &[TensorId],
+                    &RunOptions::traced(),
+                    &mut meta,
+                )
+                .unwrap();
+                meta
+            })
+            .collect();
+        crate::print_trace("W2 inference at batch 1024, 2 threads", &traced);
+    }
 
     // Memory: the budget is what training can't do without, in f32s: parameters, their
     // gradients, the optimizer's state (none for plain SGD) and one batch's activations
