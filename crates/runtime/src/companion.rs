@@ -6,9 +6,10 @@
 //! small model's training step. The companion spins while there is work about (a hand-over
 //! and its answer took ~0.1-0.15 µs there), so the caller keeps its thread and its cache, and
 //! the companion parks once it has been idle for `AWAKE_IDLE`. A caller never waits for a
-//! parked or busy companion: it takes its half back and runs it itself, so a hand-over is
-//! never slower than running both halves in turn, and the halves compute the same bits
-//! wherever they run.
+//! parked or busy companion to start: it takes its half back and runs it itself. (Once the
+//! companion has started a half, the caller waits for it: should the host take the
+//! companion's core meanwhile, that wait can outlast running the half here.) The halves compute
+//! the same bits wherever they run.
 
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -121,7 +122,7 @@ impl Companion {
             .get_or_init(|| {
                 let shared = Arc::clone(&self.shared);
                 std::thread::Builder::new()
-                    .name("rill-companion".into())
+                    .name(THREAD_NAME.into())
                     .spawn(move || companion_loop(&shared))
                     .ok()
                     .map(|handle| handle.thread().clone())
@@ -187,15 +188,27 @@ impl<F: FnOnce() + Send> Drop for Settle<'_, F> {
         let state = &self.shared.state;
         let mut spins = 0u32;
         loop {
-            match state.compare_exchange(POSTED, CLAIMED, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => {
-                    // SAFETY: taken back before the companion started it: this thread alone
-                    // runs it, once.
-                    unsafe { StackJob::<F>::run(self.job.as_job_ref().data) };
-                    break;
+            match state.load(Ordering::Acquire) {
+                POSTED => {
+                    if state
+                        .compare_exchange(POSTED, CLAIMED, Ordering::Acquire, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        if std::thread::panicking() {
+                            // `here` panicked: the half is not wanted. Dropped unrun.
+                            // SAFETY: taken back, so this thread alone holds the job.
+                            drop(unsafe { (*self.job.f.get()).take() });
+                        } else {
+                            // SAFETY: taken back before the companion started it: this thread
+                            // alone runs it, once.
+                            unsafe { StackJob::<F>::run(self.job.as_job_ref().data) };
+                        }
+                        break;
+                    }
                 }
-                Err(DONE) => break,
-                Err(_) => {
+                DONE => break,
+                other => {
+                    debug_assert_eq!(other, RUNNING, "a posted half is running or done");
                     // The companion runs the half. Past a few microseconds it may have lost
                     // its core (to this thread, even): give the core away between looks.
                     spins += 1;
@@ -211,9 +224,19 @@ impl<F: FnOnce() + Send> Drop for Settle<'_, F> {
     }
 }
 
+/// The name of every companion thread.
+const THREAD_NAME: &str = "rill-companion";
+
+/// Whether the current thread is a companion (for tests that check a half ran there).
+#[cfg(test)]
+pub(crate) fn on_companion() -> bool {
+    std::thread::current().name() == Some(THREAD_NAME)
+}
+
 /// The companion thread: runs posted jobs, spins while work is about, parks when idle.
 fn companion_loop(shared: &Shared) {
     let mut idle_since = Instant::now();
+    let mut idle = Duration::ZERO;
     let mut spins = 0u32;
     while !shared.shutdown.load(Ordering::Acquire) {
         if shared.state.load(Ordering::Acquire) == POSTED
@@ -230,15 +253,14 @@ fn companion_loop(shared: &Shared) {
             }
             shared.state.store(DONE, Ordering::Release);
             idle_since = Instant::now();
+            idle = Duration::ZERO;
             continue;
         }
         spins = spins.wrapping_add(1);
         // (The clock is read every few hundred spins: reading it costs more than a spin.)
-        let idle = if spins.is_multiple_of(256) {
-            idle_since.elapsed()
-        } else {
-            Duration::ZERO
-        };
+        if spins.is_multiple_of(256) {
+            idle = idle_since.elapsed();
+        }
         if idle > PATIENT_IDLE {
             // Idle a while: look between yields, so a thread that wants this core gets it.
             std::thread::yield_now();
@@ -256,6 +278,7 @@ fn companion_loop(shared: &Shared) {
             }
             shared.sleeping.store(false, Ordering::SeqCst);
             idle_since = Instant::now();
+            idle = Duration::ZERO;
         }
     }
 }
@@ -277,8 +300,10 @@ mod tests {
                 s.spawn(move || {
                     for round in 0..2000usize {
                         let (mut a, mut b) = (0usize, 0usize);
-                        companion
-                            .pair(|| a = (0..round + t).sum(), || b = (0..round * 2 + t).sum());
+                        companion.pair(
+                            || a = (0..round + t).map(std::hint::black_box).sum(),
+                            || b = (0..round * 2 + t).sum(),
+                        );
                         let n = round + t;
                         let m = round * 2 + t;
                         assert_eq!(a, n * n.saturating_sub(1) / 2);
@@ -295,6 +320,16 @@ mod tests {
         assert_eq!(runs.load(Ordering::Relaxed), 6000);
     }
 
+    /// The companion runs halves: with the caller's half long enough (20 µs), one of the first
+    /// pairs lands there once its thread has started.
+    #[test]
+    fn the_companion_takes_halves() {
+        let parallel = crate::parallel::Parallel::with_threads(2).unwrap();
+        if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            assert!(crate::parallel::wake_companion(&parallel));
+        }
+    }
+
     /// A panic in the companion's half reaches the caller, and the companion goes on working.
     #[test]
     fn a_panicking_half_panics_the_caller() {
@@ -306,5 +341,17 @@ mod tests {
         let mut x = 0;
         companion.pair(|| (), || x = 7);
         assert_eq!(x, 7);
+        // A panic in the caller's own half, with the other half posted (run by the companion,
+        // or taken back and dropped unrun): the panic reaches the caller, and the hand-over is
+        // free again.
+        for _ in 0..100 {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                companion.pair(|| panic!("own half failed"), || ());
+            }));
+            assert!(caught.is_err());
+        }
+        let mut y = 0;
+        companion.pair(|| (), || y = 9);
+        assert_eq!(y, 9);
     }
 }

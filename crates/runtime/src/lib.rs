@@ -1,6 +1,6 @@
 //! rill-runtime: executes compiled plans: the `Session`, kernels, executors and variable store.
 
-pub mod companion;
+mod companion;
 pub mod error;
 pub mod executor;
 pub mod kernels;

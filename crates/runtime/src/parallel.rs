@@ -44,7 +44,8 @@ impl Parallel {
             .map_err(|e| e.to_string())?;
         Ok(Parallel {
             pool: Some(Arc::new(pool)),
-            companion: Some(Arc::new(Companion::new())),
+            // (No companion where only one core is available: it would spin beside the caller.)
+            companion: cores_beside_this_one().then(|| Arc::new(Companion::new())),
             threads,
         })
     }
@@ -146,6 +147,30 @@ fn keep_awake(done: &AtomicBool, owner: Option<usize>) {
         }
         std::hint::spin_loop();
     }
+}
+
+/// Whether the process may run on more than one core (asked once).
+fn cores_beside_this_one() -> bool {
+    static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MANY.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
+
+/// Runs empty pairs until the companion runs one (it starts, or wakes, on first use), so a test
+/// that follows hands halves to a companion that is awake. Whether it ran one within a second.
+#[cfg(test)]
+pub(crate) fn wake_companion(parallel: &Parallel) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        let there = AtomicBool::new(false);
+        parallel.pair(
+            || std::thread::sleep(Duration::from_micros(20)),
+            || there.store(crate::companion::on_companion(), Ordering::Relaxed),
+        );
+        if there.load(Ordering::Relaxed) {
+            return true;
+        }
+    }
+    false
 }
 
 impl Default for Parallel {

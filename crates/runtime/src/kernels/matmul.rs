@@ -445,6 +445,8 @@ mod tests {
     fn paired_narrow_products_match_one_thread_bit_for_bit() {
         let two = Parallel::with_threads(2).unwrap();
         let one = Parallel::sequential();
+        // An awake companion, so the halves below are shared, not all taken back.
+        crate::parallel::wake_companion(&two);
         let epilogue = |start: usize, rows: &mut [f32]| {
             for (i, r) in rows.iter_mut().enumerate() {
                 *r = (*r + (start + i) as f32 * 1e-3).tanh();
