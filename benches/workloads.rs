@@ -19,6 +19,8 @@ mod w3;
 #[path = "workloads/w4.rs"]
 mod w4;
 
+use rill::prelude::Value;
+use rill::runtime::{RunMetadata, RunOptions};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -111,13 +113,31 @@ pub fn print_plan(what: &str, plan: &rill::compiler::Plan, batch: usize) {
     }
 }
 
-/// Whether `RILL_BENCH_TRACE=1` asks for traced steps (`print_trace`).
+/// Whether `RILL_BENCH_TRACE=1` asks for traced steps (`trace_runs`).
 pub fn tracing() -> bool {
     std::env::var("RILL_BENCH_TRACE").is_ok_and(|v| v == "1")
 }
 
+/// Runs `run(i, options, metadata)` traced `n` times (`i` in `0..n`) and prints the median
+/// time of each step, costliest first, to stderr.
+pub fn trace_runs(
+    what: &str,
+    n: usize,
+    mut run: impl FnMut(usize, &RunOptions, &mut RunMetadata) -> rill::runtime::Result<Vec<Value>>,
+) {
+    let options = RunOptions::traced();
+    let traced: Vec<RunMetadata> = (0..n)
+        .map(|i| {
+            let mut meta = RunMetadata::default();
+            run(i, &options, &mut meta).expect("a traced run");
+            meta
+        })
+        .collect();
+    print_trace(what, &traced);
+}
+
 /// The median time of each step over traced runs of one plan, costliest first, to stderr.
-pub fn print_trace(what: &str, runs: &[rill::runtime::RunMetadata]) {
+fn print_trace(what: &str, runs: &[RunMetadata]) {
     let mut by_node: Vec<(String, String, String, Vec<f64>)> = Vec::new();
     for run in runs {
         for s in run.step_stats() {

@@ -6,7 +6,6 @@ use ndarray::{s, Array2, Axis};
 use rill::nn::callbacks::CallbackContext;
 use rill::nn::{Callback, Dense, FitArgs, GradientDescent, Optimizer, Sequential};
 use rill::prelude::*;
-use rill::runtime::{RunMetadata, RunOptions};
 use std::time::Instant;
 
 /// x uniform in [-1.5, 1.5]^2, y = 1 inside the unit circle.
@@ -95,17 +94,10 @@ fn session_style(epochs: usize) -> f64 {
             Value::from(xd.slice(s![..500, ..]).to_owned()),
             Value::from(yd.slice(s![..500, ..]).to_owned()),
         );
-        let traced: Vec<RunMetadata> = (0..200)
-            .map(|_| {
-                let mut meta = RunMetadata::default();
-                let options = RunOptions::traced();
-                let feeds = [feed(x, &xb), feed(y, &yb)];
-                sess.run_with_options(&[loss], &feeds, &[train], &options, &mut meta)
-                    .unwrap();
-                meta
-            })
-            .collect();
-        crate::print_trace("W1 training step", &traced);
+        let feeds = [feed(x, &xb), feed(y, &yb)];
+        crate::trace_runs("W1 training step", 200, |_, options, meta| {
+            sess.run_with_options(&[loss], &feeds, &[train], options, meta)
+        });
     }
     median(times[1..].to_vec())
 }

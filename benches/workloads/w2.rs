@@ -7,7 +7,6 @@ use ndarray::{s, Array1, Array2};
 use rill::nn::losses::softmax_cross_entropy_with_logits;
 use rill::nn::{GradientDescent, Optimizer};
 use rill::prelude::*;
-use rill::runtime::{RunMetadata, RunOptions};
 use std::time::Instant;
 
 const BATCH: usize = 128;
@@ -97,18 +96,11 @@ pub fn run(report: &mut Report) {
     println!("# w2 loss on batch 0: {l0:.4} -> {l1:.4}");
     // Traced after the measured loss: the traced steps train too.
     let trace_steps = |sess: &Session, what: &str| {
-        let traced: Vec<RunMetadata> = batches[20..50]
-            .iter()
-            .map(|(xb, yb)| {
-                let mut meta = RunMetadata::default();
-                let options = RunOptions::traced();
-                let feeds = [feed(x, xb), feed(y, yb)];
-                sess.run_with_options(&[] as &[TensorId], &feeds, &[train], &options, &mut meta)
-                    .unwrap();
-                meta
-            })
-            .collect();
-        crate::print_trace(what, &traced);
+        crate::trace_runs(what, 30, |i, options, meta| {
+            let (xb, yb) = &batches[20 + i];
+            let feeds = [feed(x, xb), feed(y, yb)];
+            sess.run_with_options(&[] as &[TensorId], &feeds, &[train], options, meta)
+        });
     };
     if crate::tracing() {
         trace_steps(&sess, "W2 training step, 2 threads");
@@ -156,22 +148,14 @@ pub fn run(report: &mut Report) {
     }
     report.figure("w2.infer/rill_session", median(rates), "samples/s");
     if crate::tracing() {
-        let traced: Vec<RunMetadata> = (0..30)
-            .map(|i| {
-                let mut meta = RunMetadata::default();
+        crate::trace_runs(
+            "W2 inference at batch 1024, 2 threads",
+            30,
+            |i, options, meta| {
                 let feeds = [feed(x, &infer[i % infer.len()])];
-                sess.run_with_options(
-                    &[logits],
-                    &feeds,
-                    &[] as &[TensorId],
-                    &RunOptions::traced(),
-                    &mut meta,
-                )
-                .unwrap();
-                meta
-            })
-            .collect();
-        crate::print_trace("W2 inference at batch 1024, 2 threads", &traced);
+                sess.run_with_options(&[logits], &feeds, &[] as &[TensorId], options, meta)
+            },
+        );
     }
 
     // Memory: the budget is what training can't do without, in f32s: parameters, their

@@ -11,6 +11,9 @@
 //! companion's core meanwhile, that wait can outlast running the half here.) The halves compute
 //! the same bits wherever they run.
 
+// The companion looks for work after its last half as long as the pool's keep-awake jobs do
+// before it parks (longer than the gaps between a small model's steps).
+use crate::parallel::AWAKE_IDLE;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -18,10 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
-
-/// How long the companion spins for work after its last half before it parks: longer than the
-/// gaps between a small model's steps (W1's are a few microseconds).
-const AWAKE_IDLE: Duration = Duration::from_micros(500);
 
 /// How long the companion spins without yielding after its last half (the gaps inside a step).
 const PATIENT_IDLE: Duration = Duration::from_micros(50);

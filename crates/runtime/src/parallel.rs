@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a keep-awake job (`Parallel::run_awake`) looks for work before it gives up: longer
-/// than the small steps between a step's big kernels (W2's run for tens of microseconds).
-const AWAKE_IDLE: Duration = Duration::from_micros(500);
+/// How long a keep-awake job (`Parallel::run_awake`), or the companion after its last half,
+/// looks for work before it gives up: longer than the small steps between a step's big kernels
+/// (W2's run for tens of microseconds) and the gaps between a small model's steps.
+pub(crate) const AWAKE_IDLE: Duration = Duration::from_micros(500);
 
 /// Where a kernel may run parallel work: a session's own pool, or the calling thread only.
 #[derive(Clone)]
@@ -72,7 +73,7 @@ impl Parallel {
     /// Returns when both have run.
     pub fn pair(&self, here: impl FnOnce(), there: impl FnOnce() + Send) {
         match &self.companion {
-            Some(companion) if self.pairs() => companion.pair(here, there),
+            Some(companion) if self.thread_index().is_none() => companion.pair(here, there),
             _ => {
                 here();
                 there();
