@@ -16,7 +16,6 @@ use super::narrow::Strided;
 use crate::parallel::Parallel;
 use rayon::prelude::*;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows of the register tile.
 const MR: usize = 6;
@@ -24,22 +23,16 @@ const MR: usize = 6;
 const NR: usize = 16;
 /// Room past the left operand's panels for the two lanes its last store spills (`pack_a`).
 const A_SLACK: usize = 8;
-/// The longest block of the shared dimension: a 16-column panel of it is 16 KB, half of L1.
-const KC_MAX: usize = 256;
-/// Rows of the left operand packed at once: 96 x 256 floats is 96 KB, well inside L2.
+/// The longest block of the shared dimension: 512 steps (a double panel of the right operand
+/// is then 64 KB, past L1, but the output is read and written half as often; 1024 x 784 x 512
+/// ran 2-4% faster on 2 threads than with 256, on a Zen 5 EPYC).
+const KC_MAX: usize = 512;
+/// Rows of a block of the right operand `pack_b` copies at a time (see there).
+const PACK_ROWS: usize = 8;
+/// Rows of the left operand packed at once: 96 x 512 floats is 192 KB, well inside L2.
 const MC: usize = 96;
-/// Columns of the right operand packed at once: 256 x 1024 floats is 1 MB, in L3.
+/// Columns of the right operand packed at once: 512 x 1024 floats is 2 MB, in L3.
 const NC: usize = 1024;
-/// Rows a thread takes at a time in a shared product (`shared_rows`): whole double tiles, few
-/// enough that the threads finish within a claim's time of each other (24 beat 48 and 96 at
-/// 1024 x 1024 x 1024 on 2 threads, and matched them at 512 x 784 x 512).
-const CLAIM: usize = 24;
-/// The most floats of right-operand panels a shared product packs for one pass (`shared_rows`):
-/// 1 MB, half of a 2 MB L2, so every core keeps its own copy of them in L2 while it runs its
-/// claims down the pass (at least one block of steps is packed, whatever its size). Passes of
-/// 4 MB (1024 steps of `NC` columns, in L3) ran 3-20% slower on 2 threads at 1024 x 1024 x 1024
-/// and 1024 x 784 x 512 on a Xeon whose L3 the host shares.
-const SHARED_ROOM: usize = 256 * 1024;
 
 /// Whether the CPU runs this kernel (AVX2 and FMA).
 pub(super) fn available() -> bool {
@@ -53,22 +46,13 @@ pub(super) fn available() -> bool {
     }
 }
 
-/// Storage the tasks of one product write in disjoint parts: the output, or a shared product's
-/// packed panels of the right operand (`shared_rows`).
+/// The output, which the tasks of one product write in disjoint parts.
 #[derive(Clone, Copy)]
 struct Output(*mut f32);
 // SAFETY: tasks write disjoint rectangles of the output (see `product`), and `product` returns
-// only when every task is done; in `shared_rows` they write disjoint column stripes of the
-// panels and read them only after the join that ends the writing.
+// only when every task is done.
 unsafe impl Send for Output {}
 unsafe impl Sync for Output {}
-
-impl Output {
-    /// The start of the storage (a method, so closures capture the whole `Sync` wrapper).
-    fn ptr(self) -> *mut f32 {
-        self.0
-    }
-}
 
 /// The operands as the tasks of one product read them.
 #[derive(Clone, Copy)]
@@ -83,10 +67,12 @@ unsafe impl Sync for Operands {}
 /// Writes `a` (`m x k`) times `b` (`k x n`) row-major into `dst`, which is not read before it
 /// is written. Products of at least `parallel_flops` multiply-adds split their output over the
 /// pool: by rows when it is at least as tall as it is wide (a square output splits by rows, so
-/// that an epilogue runs in the tasks), else into column stripes. A tall output's rows go to
-/// whichever task is free, a few at a time, from one shared packing of the right operand
-/// (`shared_rows`); a short one's in fixed stripes, each task packing the whole right operand
-/// and its own stripe of the left. When the split
+/// that an epilogue runs in the tasks), else into column stripes. Either way the stripes are
+/// fixed, one a task, and each task packs its own copy of the operand it does not split: a
+/// task then reads panels only from its own core's caches. (Earlier, tall outputs went to the
+/// tasks a few rows at a time from one packing of the right operand that the tasks shared;
+/// with the left operand in memory, as a fed batch is, that ran 2-5% slower on 2 threads on
+/// a Zen 5 EPYC at 1024 x 784 x 512, 1024 x 512 x 512 and 784 x 128 x 512.) When the split
 /// is by rows (or there is none), `epilogue` runs on each task's rows once they are final,
 /// while they are in cache, and the result is `true`; otherwise the caller runs it.
 ///
@@ -112,8 +98,6 @@ pub(super) unsafe fn product(
         Split::Rows
     } else if m < n {
         Split::Columns
-    } else if m >= 4 * tasks * CLAIM {
-        Split::SharedRows
     } else {
         Split::Rows
     };
@@ -134,9 +118,6 @@ enum Split {
     Rows,
     /// Fixed stripes of columns, each task packing the whole left operand for itself.
     Columns,
-    /// Rows taken a few at a time by whichever task is free, from one packed right operand
-    /// (`shared_rows`): for outputs tall enough to give each task several claims.
-    SharedRows,
 }
 
 /// Runs the product in `tasks` pieces divided `how`, on the current pool.
@@ -151,10 +132,6 @@ fn split(
     how: Split,
     epilogue: Option<RowsEpilogue<'_, f32>>,
 ) {
-    if how == Split::SharedRows {
-        // SAFETY: `product`'s contract.
-        return unsafe { shared_rows((m, n, k), ops, out, tasks, epilogue) };
-    }
     let by_rows = how == Split::Rows;
     let (len, unit) = if by_rows { (m, MR) } else { (n, NR) };
     // Stripes are whole tiles, so only the last task has a ragged edge.
@@ -183,153 +160,6 @@ fn split(
 /// The length of each block of the shared dimension: as even as the blocks can be, by `k` alone.
 fn depth_block(k: usize) -> usize {
     k.div_ceil(k.div_ceil(KC_MAX))
-}
-
-/// The product split by rows over `tasks` threads that share one packed copy of the right
-/// operand. For each block of its columns, and of the shared dimension (as many steps at a
-/// time as `SHARED_ROOM` holds), the tasks first pack a stripe of columns each, then take
-/// `CLAIM` rows at a time until none are left, running each row block down the packed steps.
-/// A thread the host holds up takes fewer claims, where with fixed stripes the product would
-/// wait for its half; and the right operand is packed once, not once per task. The epilogue
-/// runs on each claim's rows in the last pass, when they are final.
-///
-/// # Safety
-/// As `product`; run on the pool whose threads take the tasks.
-unsafe fn shared_rows(
-    (m, n, k): (usize, usize, usize),
-    ops: Operands,
-    out: Output,
-    tasks: usize,
-    epilogue: Option<RowsEpilogue<'_, f32>>,
-) {
-    let kc_len = depth_block(k);
-    // One block of steps' panels, rounded to cache lines so each block starts on one.
-    let block_room = (NC.min(n).div_ceil(NR) * NR * kc_len).div_ceil(16) * 16;
-    // Blocks of steps per pass: as many as `SHARED_ROOM` holds, but no more than there are.
-    let per_pass = (SHARED_ROOM / block_room).clamp(1, k.div_ceil(kc_len));
-    let last_jc = (n - 1) / NC * NC;
-    with_shared_panels(per_pass * block_room + 16, |room| {
-        let skip = room.as_ptr().align_offset(64).min(16);
-        let panels = Output(room[skip..].as_mut_ptr());
-        for jc in (0..n).step_by(NC) {
-            for pass0 in (0..k).step_by(per_pass * kc_len) {
-                let pass = Pass {
-                    dims: (m, n, k),
-                    cols: (jc, NC.min(n - jc)),
-                    steps: (pass0, (pass0 + per_pass * kc_len).min(k)),
-                    kc_len,
-                    block_room,
-                    panels,
-                };
-                let col_stripe = pass.cols.1.div_ceil(tasks).div_ceil(NR) * NR;
-                // SAFETY (both): `product`'s contract; the packing ends (the join of the
-                // first loop) before any task reads the panels.
-                (0..tasks)
-                    .into_par_iter()
-                    .for_each(|t| unsafe { pass.pack_stripe(ops, t * col_stripe, col_stripe) });
-                let next = AtomicUsize::new(0);
-                let last = jc == last_jc && pass.steps.1 == k;
-                let epilogue = if last { epilogue } else { None };
-                (0..tasks)
-                    .into_par_iter()
-                    .for_each(|_| unsafe { pass.take_claims(ops, out, &next, epilogue) });
-            }
-        }
-    });
-}
-
-/// One pass of a shared product (`shared_rows`): a block of the output's columns times a run
-/// of blocks of the shared dimension, whose right-operand panels the tasks share.
-#[derive(Clone, Copy)]
-struct Pass {
-    /// The whole product, `m x n` by `k` steps.
-    dims: (usize, usize, usize),
-    /// The first column and the number of columns of this pass.
-    cols: (usize, usize),
-    /// The steps of the shared dimension in this pass, `from..to`.
-    steps: (usize, usize),
-    kc_len: usize,
-    /// Room for one block of steps in `panels`.
-    block_room: usize,
-    panels: Output,
-}
-
-impl Pass {
-    /// The blocks of steps of this pass: each one's place in the panels, first step and length.
-    fn blocks(&self) -> impl Iterator<Item = (usize, usize, usize)> {
-        let (kc_len, room, k) = (self.kc_len, self.block_room, self.dims.2);
-        (self.steps.0..self.steps.1)
-            .step_by(kc_len)
-            .enumerate()
-            .map(move |(q, p0)| (q * room, p0, kc_len.min(k - p0)))
-    }
-
-    /// Packs `width` columns from `from` (a multiple of `NR`) of every block of this pass.
-    ///
-    /// # Safety
-    /// As `product`; no other task packs these columns or reads the panels meanwhile.
-    unsafe fn pack_stripe(&self, ops: Operands, from: usize, width: usize) {
-        let (jc, nc) = self.cols;
-        let (c0, c1) = (from.min(nc), (from + width).min(nc));
-        if c0 == c1 {
-            return;
-        }
-        for (offset, p0, kc) in self.blocks() {
-            // Panel `jr` of a block lies at `jr * kc`: the stripe's whole panels.
-            let at = self.panels.ptr().add(offset + c0 * kc);
-            let dst = std::slice::from_raw_parts_mut(at, (c1 - c0).div_ceil(NR) * NR * kc);
-            pack_b(ops.b, (p0, kc), (jc + c0, c1 - c0), dst);
-        }
-    }
-
-    /// Takes `CLAIM` rows at a time from `next` until none are left, each down every block of
-    /// this pass, then through `epilogue` when given (the pass that makes them final).
-    ///
-    /// # Safety
-    /// As `product`; the panels are packed; every task of the pass takes its rows from `next`.
-    unsafe fn take_claims(
-        &self,
-        ops: Operands,
-        out: Output,
-        next: &AtomicUsize,
-        epilogue: Option<RowsEpilogue<'_, f32>>,
-    ) {
-        let ((m, n, _), (jc, nc)) = (self.dims, self.cols);
-        let a_room = (CLAIM * self.kc_len + A_SLACK).div_ceil(16) * 16;
-        with_panels(a_room + 16, |scratch| {
-            let skip = scratch.as_ptr().align_offset(64).min(16);
-            let a_panels = &mut scratch[skip..];
-            loop {
-                let ic = next.fetch_add(CLAIM, Ordering::Relaxed);
-                if ic >= m {
-                    break;
-                }
-                let mc = CLAIM.min(m - ic);
-                for (offset, p0, kc) in self.blocks() {
-                    pack_a(ops.a, (ic, mc), (p0, kc), a_panels);
-                    let b_panels =
-                        std::slice::from_raw_parts(self.panels.ptr().add(offset), self.block_room);
-                    let c = out.ptr().add(ic * n + jc);
-                    tiles((mc, nc, kc), a_panels, b_panels, c, n, p0 == 0);
-                }
-                if let Some(f) = epilogue {
-                    f(
-                        ic * n,
-                        std::slice::from_raw_parts_mut(out.ptr().add(ic * n), mc * n),
-                    );
-                }
-            }
-        })
-    }
-}
-
-/// `with_panels` for the packed right operand a shared product's tasks share: the calling
-/// thread's, apart from the panels each task packs its left operand into.
-fn with_shared_panels<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    thread_local! {
-        static SHARED: super::Rooms<f32> = const { RefCell::new(Vec::new()) };
-    }
-    super::with_room(&SHARED, len, f)
 }
 
 /// Writes rows `rows` by columns `cols` of the product into `out` (row stride `ldc`), then runs
@@ -476,33 +306,44 @@ unsafe fn pack_b(b: Strided, (p0, kc): (usize, usize), (j0, nc): (usize, usize),
     };
     let mut done = 0;
     if b.col_stride == 1 {
-        // Rows in order (the usual layout): each row of the block is read once, in order, its
-        // pieces of 16 going to their panels.
-        for p in 0..kc {
-            let src = at(p, 0);
+        // Rows in order (the usual layout): eight rows at a time, each panel's piece of them
+        // written in one run. The panels lie `kc * NR` elements apart, a power of two for the
+        // usual block lengths; a row at a time, whose sixteen-element pieces go one to each
+        // panel, packed 512 x 512 in 180 us where this order takes 21, and ordering by panels
+        // alone (a whole panel down every row) re-reads each row's lines after the few sets
+        // of L1 they share have lost them (60 us at 784 steps by 512 columns, against 28).
+        for g in (0..kc).step_by(PACK_ROWS) {
+            let rows = PACK_ROWS.min(kc - g);
             for jr in (0..whole).step_by(NR) {
-                let piece = std::slice::from_raw_parts(src.add(jr), NR);
-                dst[jr * kc + p * NR..][..NR].copy_from_slice(piece);
+                let run = &mut dst[jr * kc + g * NR..][..rows * NR];
+                for (q, piece) in run.chunks_exact_mut(NR).enumerate() {
+                    piece.copy_from_slice(std::slice::from_raw_parts(at(g + q, jr), NR));
+                }
             }
         }
         done = kc;
     } else if b.row_stride == 1 {
         // A transposed operand, each column contiguous: eight steps of eight columns at a
-        // time, read down the columns and turned into rows in registers.
-        while done + 8 <= kc {
-            for j8 in (0..whole).step_by(8) {
+        // time, read down the columns and turned into rows in registers. Each group of eight
+        // columns goes down all its steps before the next: the columns lie a power of two
+        // apart for the usual shapes, so their lines share a few sets of L1, and a pass of
+        // eight steps across every column would find the other half of each line gone when
+        // it came back (128 x 512 x 512 with this operand took 326 us that way, 290 this).
+        let eights = kc / 8 * 8;
+        for j8 in (0..whole).step_by(8) {
+            let (jr, lane) = (j8 / NR * NR, j8 % NR);
+            for p in (0..eights).step_by(8) {
                 let mut r = [_mm256_setzero_ps(); 8];
                 for (l, v) in r.iter_mut().enumerate() {
-                    *v = _mm256_loadu_ps(at(done, j8 + l));
+                    *v = _mm256_loadu_ps(at(p, j8 + l));
                 }
-                let (jr, lane) = (j8 / NR * NR, j8 % NR);
                 for (q, v) in transpose8(r).into_iter().enumerate() {
-                    let to = dst.as_mut_ptr().add(jr * kc + (done + q) * NR + lane);
+                    let to = dst.as_mut_ptr().add(jr * kc + (p + q) * NR + lane);
                     _mm256_storeu_ps(to, v);
                 }
             }
-            done += 8;
         }
+        done = eights;
     }
     for jr in (0..nc).step_by(NR) {
         let cols = NR.min(nc - jr);
@@ -981,8 +822,8 @@ mod tests {
         if !available() {
             return;
         }
-        // The shared split with two blocks of columns (1040 > NC) and several passes of the
-        // shared dimension (1100 steps of 1024 columns > SHARED_ROOM).
+        // Tall, wide and square outputs, with two blocks of columns (1040 > NC) and of the
+        // shared dimension (1100 > KC_MAX).
         for &(m, n, k) in &[
             (100, 70, 600),
             (61, 130, 257),
@@ -994,7 +835,7 @@ mod tests {
             let alone = product_of((m, n, k), (a, b), 1, Split::Rows);
             assert!(same_bits(&alone, &model(m, n, k, a, b)));
             for tasks in [2, 3] {
-                for how in [Split::Rows, Split::Columns, Split::SharedRows] {
+                for how in [Split::Rows, Split::Columns] {
                     let split = product_of((m, n, k), (a, b), tasks, how);
                     assert!(
                         same_bits(&alone, &split),
