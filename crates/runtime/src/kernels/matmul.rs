@@ -56,9 +56,6 @@ unsafe impl<T> Sync for SendMutPtr<T> {}
 /// Products of at least this many multiply-adds are cut into panels split across the pool.
 pub(crate) const PARALLEL_FLOPS: usize = 1 << 21;
 
-// The narrow kernel's products run on one thread, so it takes none that would split.
-const _: () = assert!(super::narrow::MAX_WORK < PARALLEL_FLOPS);
-
 /// Panels of a big product through the `gemm` crate: enough for the pool to balance, few
 /// enough that each packs its operands once (fixed, so results do not depend on the thread
 /// count).
@@ -140,16 +137,15 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
         SendPtr(b.as_ptr()),
         SendMutPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()),
     );
-    // (The narrow kernel takes only products below `PARALLEL_FLOPS`, too small for the pool.)
-    if let Some(half) = paired_rows::<T>(m, n, k, parallel) {
+    if let Some(share) = narrow_share::<T>(m, n, k, parallel) {
         // Rows `from..to` of the product, then of the epilogue, on whichever thread runs them:
         // every element of a narrow product depends on its row and the shape alone, so the
-        // halves compute the bits the whole would.
+        // pieces compute the bits the whole would.
         let rows = |from: usize, to: usize| {
             let (a_ptr, b_ptr, out_ptr) = (a_ptr, b_ptr, out_ptr);
             // SAFETY: rows `from..to` of the m x k operand `a` (its pointer and strides as
-            // ndarray lays it out) and of the m x n output, whose capacity holds m * n; the two
-            // halves write disjoint rows, and `pair` returns once both have run.
+            // ndarray lays them out) and of the m x n output, whose capacity holds m * n; the
+            // pieces write disjoint rows, and each share below returns once all have run.
             unsafe {
                 let ran = narrow_f32(
                     (to - from, n, k),
@@ -166,20 +162,18 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
                 }
             }
         };
-        parallel.pair(|| rows(0, half), || rows(half, m));
-        // SAFETY: the two halves wrote all m * n elements, within the capacity.
+        match share {
+            NarrowShare::Whole => rows(0, m),
+            NarrowShare::Pair(half) => parallel.pair(|| rows(0, half), || rows(half, m)),
+            NarrowShare::Pool(piece) => parallel.run(|| {
+                (0..m.div_ceil(piece))
+                    .into_par_iter()
+                    .for_each(|i| rows(i * piece, ((i + 1) * piece).min(m)))
+            }),
+        }
+        // SAFETY: the pieces wrote all m * n elements, within the capacity.
         unsafe { out.set_len(m * n) };
         return Ok(epilogue.is_some());
-    }
-    if narrow_f32(
-        (m, n, k),
-        (a_ptr.0, lhs_rs, lhs_cs),
-        (b_ptr.0, rhs_rs, rhs_cs),
-        out_ptr.0,
-    ) {
-        // SAFETY: the kernel wrote all m * n elements, within the capacity.
-        unsafe { out.set_len(m * n) };
-        return Ok(false);
     }
     if TypeId::of::<T>() == TypeId::of::<f32>() && super::sgemm::available() {
         let strided = |ptr: *const T, row_stride, col_stride| super::narrow::Strided {
@@ -282,21 +276,61 @@ pub(super) fn gemm_into<T: LinalgScalar + num_traits::Zero + Send + Sync + 'stat
     Ok(split_rows && epilogue.is_some())
 }
 
-/// Where a narrow f32 product (and its epilogue) splits its rows in two for `Parallel::pair`, if
-/// it is worth the hand-over (~0.15 µs): at a multiple of 16 rows near the middle, for
-/// products of at least `PAIR_WORK` (multiply-adds plus `EPILOGUE_WORK` an element).
-fn paired_rows<T: 'static>(m: usize, n: usize, k: usize, parallel: &Parallel) -> Option<usize> {
-    let f32s = TypeId::of::<T>() == TypeId::of::<f32>();
+/// How a narrow f32 product (`narrow::takes`) and its epilogue share out their rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NarrowShare {
+    /// All on the calling thread.
+    Whole,
+    /// Rows before the given one here, the rest on the companion (`Parallel::pair`).
+    Pair(usize),
+    /// Pieces of the given number of rows over the pool.
+    Pool(usize),
+}
+
+/// How a narrow f32 product splits its rows, or `None` when the narrow kernel does not take
+/// it. Splits are at multiples of 16 rows, for products of at least `PAIR_WORK` (multiply-adds
+/// plus `EPILOGUE_WORK` an element). Off the pool, a product goes half to the companion
+/// (a hand-over costs ~0.15 µs, entering the pool 14-18 µs), unless it is big enough
+/// (`PARALLEL_FLOPS`) to want more than two threads of a bigger pool. On one of the pool's
+/// threads (a step that runs there), products of at least `POOL_WORK` go over the pool.
+fn narrow_share<T: 'static>(
+    m: usize,
+    n: usize,
+    k: usize,
+    parallel: &Parallel,
+) -> Option<NarrowShare> {
+    if TypeId::of::<T>() != TypeId::of::<f32>() || !super::narrow::takes(n, k) {
+        return None;
+    }
     let work = m
         .saturating_mul(n)
         .saturating_mul(k.saturating_add(EPILOGUE_WORK));
-    let takes = f32s && super::narrow::takes(m, n, k) && work >= PAIR_WORK && m >= 32;
-    (takes && parallel.pairs()).then(|| (m / 2).div_ceil(16) * 16)
+    let threads = parallel.threads();
+    let pieces = |count: usize| NarrowShare::Pool((m / count).div_ceil(16).max(1) * 16);
+    Some(if m < 32 || work < PAIR_WORK || threads == 1 {
+        NarrowShare::Whole
+    } else if parallel.thread_index().is_some() {
+        if work >= POOL_WORK {
+            pieces(threads)
+        } else {
+            NarrowShare::Whole
+        }
+    } else if threads > 2 && work >= PARALLEL_FLOPS {
+        pieces(threads)
+    } else if parallel.pairs() {
+        NarrowShare::Pair((m / 2).div_ceil(16) * 16)
+    } else {
+        NarrowShare::Whole
+    })
 }
 
-/// The smallest narrow product `paired_rows` splits: W1's 500 x 2 x 10 layer with its sigmoid
+/// The smallest narrow product `narrow_share` splits: W1's 500 x 2 x 10 layer with its sigmoid
 /// took 2.5 µs alone.
 const PAIR_WORK: usize = 1 << 13;
+
+/// The smallest narrow product `narrow_share` splits over the pool from one of its threads,
+/// whose tasks cost a few microseconds (W2's 128 x 512 x 10 layer took 16 µs alone).
+const POOL_WORK: usize = 1 << 18;
 
 /// What an epilogue element counts as, in multiply-adds (a sigmoid's exp and divide).
 const EPILOGUE_WORK: usize = 8;
@@ -311,7 +345,7 @@ unsafe fn as_f32_epilogue<'e, T: 'static>(f: RowsEpilogue<'e, T>) -> RowsEpilogu
     std::mem::transmute::<RowsEpilogue<'e, T>, RowsEpilogue<'e, f32>>(f)
 }
 
-/// Runs a small f32 product with a narrow output through `narrow::product` when it takes it
+/// Runs an f32 product with a narrow output through `narrow::product` when it takes it
 /// (see there); whether it did. The operands are `(pointer, row stride, column stride)`.
 fn narrow_f32<T: 'static>(
     (m, n, k): (usize, usize, usize),
@@ -319,7 +353,7 @@ fn narrow_f32<T: 'static>(
     (b, b_rs, b_cs): (*const T, isize, isize),
     dst: *mut T,
 ) -> bool {
-    if TypeId::of::<T>() != TypeId::of::<f32>() || !super::narrow::takes(m, n, k) {
+    if TypeId::of::<T>() != TypeId::of::<f32>() || !super::narrow::takes(n, k) {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
@@ -426,7 +460,7 @@ pub fn mat2<T: LinalgScalar>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gemm_into, paired_rows};
+    use super::{gemm_into, narrow_share, NarrowShare};
     use crate::parallel::Parallel;
     use ndarray::{ArrayD, IxDyn};
 
@@ -460,11 +494,14 @@ mod tests {
             (40, 6, 16),
         ] {
             assert!(
-                paired_rows::<f32>(m, n, k, &two).is_some(),
+                matches!(
+                    narrow_share::<f32>(m, n, k, &two),
+                    Some(NarrowShare::Pair(_))
+                ),
                 "{m}x{k}x{n} pairs"
             );
-            assert!(paired_rows::<f32>(m, n, k, &one).is_none());
-            assert!(paired_rows::<f64>(m, n, k, &two).is_none());
+            assert_eq!(narrow_share::<f32>(m, n, k, &one), Some(NarrowShare::Whole));
+            assert_eq!(narrow_share::<f64>(m, n, k, &two), None);
             for ta in [false, true] {
                 let a = if ta { matrix(k, m, 1) } else { matrix(m, k, 1) };
                 let b = matrix(k, n, 2);
@@ -481,6 +518,55 @@ mod tests {
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&paired), bits(&alone), "{m}x{k}x{n} ta {ta}");
                 }
+            }
+        }
+    }
+
+    /// Big narrow products (a classifier's last layer, W2's 1024 x 512 x 10) split over the
+    /// pool, from one of its threads and from outside it with more than two threads: the same
+    /// bits as on one thread, the epilogue once on every row.
+    #[test]
+    fn narrow_products_over_the_pool_match_one_thread_bit_for_bit() {
+        let one = Parallel::sequential();
+        let epilogue = |start: usize, rows: &mut [f32]| {
+            for (i, r) in rows.iter_mut().enumerate() {
+                *r = (*r + (start + i) as f32 * 1e-3).tanh();
+            }
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (threads, m, k, n) in [(2, 1024, 512, 10), (2, 200, 300, 16), (3, 1000, 700, 3)] {
+            let pool = Parallel::with_threads(threads).unwrap();
+            let from_outside = narrow_share::<f32>(m, n, k, &pool);
+            let from_inside = pool.run(|| narrow_share::<f32>(m, n, k, &pool));
+            assert!(
+                matches!(from_inside, Some(NarrowShare::Pool(_))),
+                "{from_inside:?}"
+            );
+            if threads > 2 {
+                assert!(matches!(from_outside, Some(NarrowShare::Pool(_))));
+            }
+            for ta in [false, true] {
+                let a = if ta { matrix(k, m, 3) } else { matrix(m, k, 3) };
+                let b = matrix(k, n, 4);
+                let mut alone = Vec::new();
+                let ran_alone = gemm_into(&a, &b, ta, false, &one, &mut alone, None).unwrap();
+                assert!(!ran_alone);
+                epilogue(0, &mut alone);
+                let mut inside = Vec::new();
+                let ran = pool.run(|| {
+                    gemm_into(&a, &b, ta, false, &pool, &mut inside, Some(&epilogue)).unwrap()
+                });
+                assert!(ran, "the pieces ran the epilogue");
+                assert_eq!(
+                    bits(&inside),
+                    bits(&alone),
+                    "{m}x{k}x{n} ta {ta} in the pool"
+                );
+                let mut outside = Vec::new();
+                assert!(
+                    gemm_into(&a, &b, ta, false, &pool, &mut outside, Some(&epilogue)).unwrap()
+                );
+                assert_eq!(bits(&outside), bits(&alone), "{m}x{k}x{n} ta {ta} outside");
             }
         }
     }
