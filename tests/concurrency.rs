@@ -82,7 +82,8 @@ fn independent_gradients_run_side_by_side_with_the_same_bits() {
 
 /// The tutorial's model (2-10-10-1 sigmoid, MSE, SGD) on a batch of 500: on two threads its
 /// layers and their input gradients split their rows with the session's companion thread
-/// (`Parallel::pair`). The same bits as on one thread, step after step.
+/// (`Parallel::pair`), and its bias gradients run there beside its weight gradients (pairs of
+/// small steps). The same bits as on one thread, step after step.
 #[test]
 fn small_layers_shared_with_the_companion_keep_the_bits() {
     let train = |threads: usize| {
@@ -108,6 +109,25 @@ fn small_layers_shared_with_the_companion_keep_the_bits() {
         for s in 0..4 {
             let xs = Value::from(data(500, 2, 30 + s) * 20.0);
             let ys = Value::from(data(500, 1, 40 + s).mapv(|v| f32::from(v > 0.0)));
+            if s == 0 {
+                // Each layer's bias gradient (a SumTo of 500 rows) pairs with its weight
+                // gradient: two steps that do not depend on each other.
+                let feeds = [feed(x, &xs), feed(y, &ys)];
+                let plan = sess.plan_for_feeds(&[loss], &feeds, &[step]).unwrap();
+                let pairs = plan.companion_pairs();
+                let with_sums = pairs
+                    .iter()
+                    .filter(|&&k| {
+                        let kinds = [&plan.steps[k], &plan.steps[k + 1]].map(|s| s.op.type_name());
+                        kinds.contains(&"SumTo")
+                    })
+                    .count();
+                assert_eq!(with_sums, 3, "{}", plan.summary());
+                for &k in &pairs {
+                    let (a, b) = (&plan.steps[k], &plan.steps[k + 1]);
+                    assert!(!b.inputs.contains(&a.output), "{} feeds {}", a.name, b.name);
+                }
+            }
             let mut got = sess
                 .run_with_targets(&[loss], &[feed(x, &xs), feed(y, &ys)], &[step])
                 .unwrap();

@@ -86,21 +86,28 @@ impl Plan {
         let ops: Vec<String> = ops.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         let _ = writeln!(out, "ops: {}", ops.join(", "));
         let _ = writeln!(out, "value slots: {}", self.num_slots);
-        let groups: Vec<String> = self
-            .concurrent_groups()
-            .iter()
-            .map(|g| {
-                let names: Vec<&str> = g.clone().map(|k| self.steps[k].name.as_str()).collect();
-                format!("({})", names.join(", "))
-            })
-            .collect();
+        // Runs of steps by name, `(a, b) (c, d)`, after their count.
+        let runs = |label: &str, runs: Vec<std::ops::Range<usize>>| {
+            let named: Vec<String> = runs
+                .into_iter()
+                .map(|r| {
+                    let names: Vec<&str> = r.map(|k| self.steps[k].name.as_str()).collect();
+                    format!(" ({})", names.join(", "))
+                })
+                .collect();
+            format!("{label}: {}{}", named.len(), named.concat())
+        };
         let _ = writeln!(
             out,
-            "concurrent groups: {}{}{}",
-            groups.len(),
-            if groups.is_empty() { "" } else { " " },
-            groups.join(" ")
+            "{}",
+            runs("concurrent groups", self.concurrent_groups())
         );
+        let pairs = self
+            .companion_pairs()
+            .into_iter()
+            .map(|k| k..k + 2)
+            .collect();
+        let _ = writeln!(out, "{}", runs("companion pairs", pairs));
         let _ = writeln!(out, "{}", self.memory_summary());
         out
     }
@@ -122,6 +129,15 @@ impl Plan {
             k = end;
         }
         groups
+    }
+
+    /// The first steps of the pairs of small steps an executor may run on two threads (the
+    /// second of each pair follows it).
+    pub fn companion_pairs(&self) -> Vec<usize> {
+        (1..self.steps.len())
+            .filter(|&k| self.steps[k].pairs_with_previous)
+            .map(|k| k - 1)
+            .collect()
     }
 
     /// The planned buffers and their bytes, as a polynomial in the unknown dimensions (`?`,

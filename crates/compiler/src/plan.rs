@@ -68,6 +68,9 @@ pub struct Step {
     /// Independent of the steps before it back to the start of its group (memory planning): an
     /// executor with threads to spare may run the group's steps at the same time.
     pub joins_previous: bool,
+    /// A small step independent of the small step before it (memory planning): an executor
+    /// with a companion thread may run the two at once, one on each thread.
+    pub pairs_with_previous: bool,
 }
 
 /// A variable an assign step writes: its slot in the session's store and its name.
@@ -380,5 +383,6 @@ fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step 
         fused: None,
         buffer: None,
         joins_previous: false,
+        pairs_with_previous: false,
     }
 }

@@ -332,6 +332,15 @@ fn run_steps<const TRACED: bool>(
             k = end;
             continue;
         }
+        // Two small independent steps, one on the companion thread, where there is one free.
+        if grouped
+            && steps.get(k + 1).is_some_and(|s| s.pairs_with_previous)
+            && ctx.parallel.pairs()
+        {
+            run_pair(plan, k, feeds, ctx, ws)?;
+            k += 2;
+            continue;
+        }
         let step = &steps[k];
         // Only the traced instance of this loop reads the clock.
         let started = if TRACED {
@@ -418,6 +427,47 @@ fn run_group(
         ws.store(step, produced);
     }
     for step in group {
+        for &s in &step.frees {
+            ws.release_slot(plan, s);
+        }
+    }
+    Ok(())
+}
+
+/// Steps `k` and `k + 1`, a pair (see `Step::pairs_with_previous`), at once: the first here,
+/// the second on the companion thread (or here after the first, if the companion is busy);
+/// their dead slots are released when both are done, as a group's.
+fn run_pair(
+    plan: &Plan,
+    k: usize,
+    feeds: &[&Value],
+    ctx: &RunContext<'_>,
+    ws: &mut Workspace,
+) -> Result<()> {
+    let (first, second) = (&plan.steps[k], &plan.steps[k + 1]);
+    ws.prepare(plan, first, feeds);
+    ws.prepare(plan, second, feeds);
+    let (mut out_first, mut out_second) = (ws.take_buffer(first), ws.take_buffer(second));
+    let (slots, buffers) = (&ws.slots, &ws.buffers);
+    let run = |at: usize, step: &Step, out: &mut OutBuf| {
+        let started = ctx.trace.map(Tracer::start);
+        let inputs = inputs_of(step, slots, buffers, feeds);
+        let produced = run_step(step, &inputs, slots, buffers, feeds, ctx, out);
+        Tracer::record_if(ctx.trace, at, started);
+        produced
+    };
+    let (mut produced_first, mut produced_second) = (None, None);
+    ctx.parallel.pair(
+        || produced_first = Some(run(k, first, &mut out_first)),
+        || produced_second = Some(run(k + 1, second, &mut out_second)),
+    );
+    drop((out_first, out_second));
+    // In plan order: the first error is the one a sequential run would report.
+    let produced_first = produced_first.expect("the pair's first step ran")?;
+    ws.store(first, produced_first);
+    let produced_second = produced_second.expect("the pair's second step ran")?;
+    ws.store(second, produced_second);
+    for step in [first, second] {
         for &s in &step.frees {
             ws.release_slot(plan, s);
         }

@@ -187,6 +187,81 @@ pub fn runs_beside_others(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> boo
 /// The most steps one group holds.
 const MAX_GROUP: usize = 4;
 
+/// The least work (multiply-adds, or elements in or out) of a step worth running beside another
+/// on the companion thread: a hand-over costs ~0.15 µs, and a step of a few hundred elements
+/// (W1's bias gradients, a sum of 500 rows) took 0.6 µs.
+const PAIR_WORK: usize = 256;
+
+/// The most work of a step run beside another on the companion: past it, kernels split
+/// themselves (fused elementwise steps into blocks from 2^16 elements on).
+const PAIR_WORK_MAX: usize = 1 << 16;
+
+/// The most output rows of a matmul step run beside another on the companion: narrow products
+/// with more share their own rows with it (`kernels/matmul.rs`), which pays more.
+const PAIR_ROWS_MAX: usize = 32;
+
+/// Whether a step is pure, small and not split by its own kernel, yet big enough to be worth
+/// running on the companion thread beside another such step (W1's bias and weight gradients).
+pub fn pairs_beside_others(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> bool {
+    use crate::passes::fusion::Head;
+    if !writes_fresh_output(step) || step.op.is_stateful() {
+        return false;
+    }
+    let matmul = matches!(step.op, Op::MatMul { .. })
+        || matches!(
+            step.fused.as_ref().and_then(|p| p.head),
+            Some(Head::MatMul { .. })
+        );
+    let Some(work) = work(step, slot_shape) else {
+        return false;
+    };
+    // A reduction's work is in its input.
+    let read = step
+        .inputs
+        .iter()
+        .filter_map(|&s| slot_shape.get(s)?.as_ref())
+        .map(|shape| shape.iter().product::<usize>())
+        .max()
+        .unwrap_or(0);
+    let work = work.max(if matmul { 0 } else { read });
+    let rows = step.shape.dims().first().and_then(|d| d.known());
+    (PAIR_WORK..PAIR_WORK_MAX).contains(&work)
+        && (!matmul || rows.is_some_and(|r| r < PAIR_ROWS_MAX))
+}
+
+/// Marks pairs of consecutive small steps (`pairs_beside_others`) outside the groups that do
+/// not depend on each other: the second does not read the first's output, and does not write
+/// a buffer that a slot dying at the first gave back (the executor releases a pair's dead slots
+/// only after both ran).
+pub fn mark_pairs(plan: &mut Plan) {
+    let slot_shape = plan.slot_shapes();
+    let mut freed_at: Vec<Option<usize>> = vec![None; plan.buffers.len()];
+    let mut previous_pairs = false;
+    for k in 0..plan.steps.len() {
+        let pairs = k > 0 && !previous_pairs && {
+            let (first, step) = (&plan.steps[k - 1], &plan.steps[k]);
+            let grouped = first.joins_previous
+                || step.joins_previous
+                || plan.steps.get(k + 1).is_some_and(|s| s.joins_previous);
+            !grouped
+                && pairs_beside_others(first, &slot_shape)
+                && pairs_beside_others(step, &slot_shape)
+                && !step.inputs.contains(&first.output)
+                && step
+                    .buffer
+                    .is_none_or(|b| freed_at[b].is_none_or(|at| at + 1 < k))
+        };
+        previous_pairs = pairs;
+        let step = &mut plan.steps[k];
+        step.pairs_with_previous = pairs;
+        for &s in &step.frees {
+            if let Some(b) = plan.buffer_of_slot[s] {
+                freed_at[b] = Some(k);
+            }
+        }
+    }
+}
+
 /// Marks runs of consecutive big pure steps that do not depend on each other: none reads
 /// another's output, and none writes a buffer that a slot dying inside the group gave back (the
 /// executor releases a group's dead slots only after all of it ran).

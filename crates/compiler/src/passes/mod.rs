@@ -144,6 +144,7 @@ impl Pass for MemoryPlanning {
         }
         if self.concurrency {
             memory::mark_concurrent_groups(plan);
+            memory::mark_pairs(plan);
         }
     }
 }

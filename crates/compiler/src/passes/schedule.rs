@@ -1,28 +1,33 @@
 //! Scheduling for concurrency: a big pure step that does not depend on the big step before it
 //! (the weight gradient of a layer beside its input gradient, say) is moved up next to it, so
-//! memory planning can mark the two as a group an executor runs at the same time. Only pure
+//! memory planning can mark the two as a group an executor runs at the same time; a small one
+//! (a bias gradient, a small weight gradient) likewise next to a small one, for a pair the
+//! executor runs with its companion thread. Only pure
 //! steps move, and only past steps they do not depend on, so effects keep their order and
 //! every step still follows its inputs. One thing does change: when a moved step fails, the
 //! run stops before effects it used to follow (as in TF1, whose executor runs independent ops
 //! in any order, which of two independent failures is reported, and which assigns ran before
 //! it, is not specified).
 
-use crate::passes::memory::runs_beside_others;
+use crate::passes::memory::{pairs_beside_others, runs_beside_others};
 use crate::plan::{Plan, Step};
 use rill_graph::Op;
 
 /// How far ahead a partner is looked for.
 const WINDOW: usize = 48;
 
-/// Moves partners next to big steps; returns how many moved.
+/// Moves partners next to big and small steps; returns how many moved.
 pub fn schedule(plan: &mut Plan) -> usize {
     // Moving steps changes no slot's shape.
     let shapes = plan.slot_shapes();
     let mut moved = 0;
     let mut k = 0;
     while k < plan.steps.len() {
-        let found = if runs_beside_others(&plan.steps[k], &shapes) {
-            partner(plan, k, &shapes)
+        let step = &plan.steps[k];
+        let found = if runs_beside_others(step, &shapes) {
+            partner(plan, k, &shapes, runs_beside_others)
+        } else if pairs_beside_others(step, &shapes) {
+            partner(plan, k, &shapes, pairs_beside_others)
         } else {
             None
         };
@@ -53,14 +58,20 @@ pub fn schedule(plan: &mut Plan) -> usize {
     moved
 }
 
-/// A later big pure step that depends on nothing from `k` on, except constants between them
-/// (returned, by index, to move with it).
-fn partner(plan: &Plan, k: usize, shapes: &[Option<Vec<usize>>]) -> Option<(usize, Vec<usize>)> {
+/// A later step of the same kind as `k` (`kind`: big, or small enough for the companion) that
+/// depends on nothing from `k` on, except constants between them (returned, by index, to move
+/// with it).
+fn partner(
+    plan: &Plan,
+    k: usize,
+    shapes: &[Option<Vec<usize>>],
+    kind: fn(&Step, &[Option<Vec<usize>>]) -> bool,
+) -> Option<(usize, Vec<usize>)> {
     let mut produced_since: Vec<usize> = vec![plan.steps[k].output];
     let end = (k + 1 + WINDOW).min(plan.steps.len());
     for j in k + 1..end {
         let cand = &plan.steps[j];
-        if j > k + 1 && runs_beside_others(cand, shapes) {
+        if j > k + 1 && kind(cand, shapes) {
             let mut consts = Vec::new();
             let independent = cand.inputs.iter().all(|s| {
                 if !produced_since.contains(s) {
