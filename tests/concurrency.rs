@@ -143,3 +143,44 @@ fn small_layers_shared_with_the_companion_keep_the_bits() {
     let loss = |i: usize| two[i].to_scalar_f64().unwrap();
     assert!(loss(3) < loss(0), "training moved: {} {}", loss(0), loss(3));
 }
+
+/// A step that frees a buffer (`v`, the last reader of `u`) beside the step that takes that
+/// buffer next (`w`) would have the second write what the first still reads: they must not
+/// pair. The two reductions of `w` may. Runs give one thread's results.
+#[test]
+fn a_pair_never_writes_the_buffer_its_first_step_frees() {
+    let g = Graph::new();
+    let y = g.placeholder(DType::F32, [Some(32), Some(32)], "y");
+    let u = g.random_uniform(&[32, 32], 0.0, 1.0, DType::F32, Some(1));
+    let v = u.sum(ALL, false);
+    let w = y * 3.0f32;
+    let (w2, w3) = (w.sum(ALL, false), w.max(ALL, false));
+    let ys = Value::from(Array2::from_shape_fn((32, 32), |(i, j)| {
+        (i * 32 + j) as f32
+    }));
+    let two = Session::new(&g).with_threads(2).unwrap();
+    let plan = two
+        .plan_for_feeds(&[v, w2, w3], &[feed(y, &ys)], &[] as &[Tensor])
+        .unwrap();
+    let pairs = plan.companion_pairs();
+    assert!(!pairs.is_empty(), "{}", plan.summary());
+    for &k in &pairs {
+        let (a, b) = (&plan.steps[k], &plan.steps[k + 1]);
+        let freed: Vec<_> = a.frees.iter().map(|&s| plan.buffer_of_slot[s]).collect();
+        assert!(
+            b.buffer.is_none() || !freed.contains(&b.buffer),
+            "{} writes the buffer {} frees",
+            b.name,
+            a.name
+        );
+        assert!(!b.inputs.contains(&a.output), "{} feeds {}", a.name, b.name);
+    }
+    let one = Session::new(&g).with_threads(1).unwrap();
+    for _ in 0..5 {
+        let a = two.run(&[v, w2, w3], &[feed(y, &ys)]).unwrap();
+        let b = one.run(&[v, w2, w3], &[feed(y, &ys)]).unwrap();
+        for (x, z) in a.iter().zip(&b).skip(1) {
+            assert_eq!(bits(x), bits(z));
+        }
+    }
+}

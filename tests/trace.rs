@@ -262,3 +262,53 @@ fn events_name_the_sessions_pool_threads() {
         assert!(rows.contains(&name.as_str()), "{rows:?}");
     }
 }
+
+/// Two small independent reductions of one value run as a companion pair: the second on the
+/// session's companion thread, which the trace names as its own thread (one past the pool's),
+/// so steps on one thread still never overlap.
+#[test]
+fn a_companion_pair_traces_its_second_step_on_the_companion_thread() {
+    let g = Graph::new();
+    let y = g.placeholder(DType::F32, [Some(32), Some(32)], "y");
+    let w = y * 3.0f32;
+    let (sum, max) = (w.sum(ALL, false), w.max(ALL, false));
+    let loss = sum + max;
+    let ys = Value::from(Array2::from_shape_fn((32, 32), |(i, j)| {
+        (i * 32 + j) as f32
+    }));
+    let sess = Session::new(&g).with_threads(2).unwrap();
+    let feeds = [feed(y, &ys)];
+    let plan = sess
+        .plan_for_feeds(&[loss], &feeds, &[] as &[TensorId])
+        .unwrap();
+    assert_eq!(plan.companion_pairs().len(), 1, "{}", plan.summary());
+    let plain = sess.eval(loss, &feeds).unwrap();
+    let companion = 3;
+    // The companion parks when idle and a caller never waits for it to wake: it takes the
+    // step back. Runs in a row keep it awake, so one soon takes the step.
+    let started = std::time::Instant::now();
+    let mut seen = false;
+    while !seen && started.elapsed() < std::time::Duration::from_secs(5) {
+        let (value, meta) = traced(&sess, loss, &feeds);
+        assert_eq!(bits(&value), bits(&plain));
+        let stats = meta.step_stats();
+        for s in &stats {
+            assert!(s.thread == 0 || s.thread == companion, "{s:?}");
+        }
+        let mut by_start = stats.clone();
+        by_start.sort_by(|a, b| a.start_micros.total_cmp(&b.start_micros));
+        for (i, a) in by_start.iter().enumerate() {
+            for b in by_start[i + 1..].iter().filter(|b| b.thread == a.thread) {
+                assert!(
+                    a.start_micros + a.duration_micros <= b.start_micros + 1e-3,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        seen = stats.iter().any(|s| s.thread == companion);
+        if seen {
+            assert!(meta.chrome_trace().contains("rill-companion"));
+        }
+    }
+    assert!(seen, "no traced run had a step on the companion in 5 s");
+}

@@ -1,5 +1,6 @@
-//! The companion: one helper thread that takes half of a medium kernel while the calling thread
-//! computes the other half, handed over through atomics instead of the pool.
+//! The companion: one helper thread that takes half of a medium kernel (or the second of two
+//! small steps) while the calling thread computes the other half, handed over through atomics
+//! instead of the pool.
 //!
 //! Why not the pool: a step that runs on a pool thread costs the caller a sleep and a wake
 //! (`ThreadPool::install` took 14-18 µs a call on a 2-vCPU KVM guest), more than the whole of a
@@ -226,8 +227,8 @@ impl<F: FnOnce() + Send> Drop for Settle<'_, F> {
 /// The name of every companion thread.
 const THREAD_NAME: &str = "rill-companion";
 
-/// Whether the current thread is a companion (for tests that check a half ran there).
-#[cfg(test)]
+/// Whether the current thread is a companion (for traces, and tests that check a half ran
+/// there).
 pub(crate) fn on_companion() -> bool {
     std::thread::current().name() == Some(THREAD_NAME)
 }

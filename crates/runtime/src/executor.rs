@@ -1,5 +1,6 @@
-//! Executors run a `Plan`. `SequentialExecutor` runs the steps one after another in plan order;
-//! a parallel executor can replace it behind the same trait.
+//! Executors run a `Plan`. `SequentialExecutor` runs the steps in plan order, one after
+//! another, except the concurrent groups (on the pool) and companion pairs (with the companion
+//! thread) memory planning marked; a dataflow executor can replace it behind the same trait.
 
 use crate::error::{Result, RunError};
 use crate::kernels::{self, elementwise, reduce, OutBuf};
@@ -272,7 +273,7 @@ fn beside<'a>(
     }
 }
 
-/// Runs steps in plan order on the calling thread.
+/// Runs steps in plan order on the calling thread (groups on the pool, pairs with the companion).
 #[derive(Default)]
 pub struct SequentialExecutor;
 

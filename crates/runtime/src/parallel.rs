@@ -1,6 +1,7 @@
 //! Intra-op parallelism: the thread pool a session's big kernels split their work over, and
-//! the companion thread that shares medium kernels (`pair`). Small kernels touch neither, and
-//! the pool is only entered by plans with big kernels: a call into it costs a sleep and a wake.
+//! the companion thread that shares medium kernels, or runs one of two small steps (`pair`).
+//! Other small kernels touch neither, and the pool is only entered by plans with big kernels: a
+//! call into it costs a sleep and a wake.
 
 use crate::companion::Companion;
 use rayon::ThreadPool;
@@ -17,7 +18,8 @@ pub(crate) const AWAKE_IDLE: Duration = Duration::from_micros(500);
 #[derive(Clone)]
 pub struct Parallel {
     pool: Option<Arc<ThreadPool>>,
-    /// The helper that takes half of a medium kernel (`pair`), with two threads or more.
+    /// The helper that takes half of a medium kernel, or one of two small steps (`pair`), with
+    /// two threads or more.
     companion: Option<Arc<Companion>>,
     threads: usize,
 }
@@ -67,8 +69,8 @@ impl Parallel {
         self.companion.is_some() && self.thread_index().is_none()
     }
 
-    /// Runs the two halves of a kernel too small for the pool (`ThreadPool::install` costs a
-    /// sleep and a wake) but big enough to share: `here` on this thread, `there` on the
+    /// Runs the two halves of a kernel (or two small steps) too small for the pool
+    /// (`ThreadPool::install` costs a sleep and a wake) but big enough to share: `here` on this thread, `there` on the
     /// session's companion thread when it is free, else both here in turn (see `companion`).
     /// Returns when both have run.
     pub fn pair(&self, here: impl FnOnce(), there: impl FnOnce() + Send) {

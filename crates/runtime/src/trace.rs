@@ -37,11 +37,12 @@ pub struct StepStats {
     pub shape: String,
     /// When the step started, from the start of the run's execution.
     pub start_micros: f64,
-    /// How long it took: its kernel, and for a step run on its own (not in a concurrent group)
-    /// also taking and storing its output buffer.
+    /// How long it took: its kernel, and for a step run on its own (not in a concurrent group
+    /// or a companion pair) also taking and storing its output buffer.
     pub duration_micros: f64,
     /// 0 for a thread outside the session's pool (the one that called `run`, when the plan
-    /// runs there); `i + 1` for the pool's thread `rill-{i}`.
+    /// runs there); `i + 1` for the pool's thread `rill-{i}`; one past the pool's last for the
+    /// session's companion thread (the second step of a companion pair).
     pub thread: usize,
 }
 
@@ -50,6 +51,8 @@ pub struct StepStats {
 #[derive(Default)]
 pub struct RunMetadata {
     plan: Option<Arc<Plan>>,
+    /// The `StepStats::thread` of the session's companion thread.
+    companion_thread: usize,
     events: Vec<Event>,
     total_micros: f64,
 }
@@ -101,7 +104,11 @@ impl Tracer {
     pub(crate) fn record(&self, step: usize, started: Instant) {
         let end = Instant::now();
         let nanos = |t: Instant| t.saturating_duration_since(self.origin).as_nanos() as u64;
-        let thread = self.parallel.thread_index().map_or(0, |i| i + 1);
+        let thread = if crate::companion::on_companion() {
+            self.companion_thread()
+        } else {
+            self.parallel.thread_index().map_or(0, |i| i + 1)
+        };
         let event = Event {
             step,
             start_nanos: nanos(started),
@@ -112,6 +119,11 @@ impl Tracer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(event);
+    }
+
+    /// The number the companion thread's events carry: one past the pool's threads.
+    fn companion_thread(&self) -> usize {
+        self.parallel.threads() + 1
     }
 
     /// Records plan step `step`, which began at `started`, when the run is traced (both given).
@@ -126,6 +138,7 @@ impl Tracer {
         let total_micros = self.origin.elapsed().as_secs_f64() * 1e6;
         RunMetadata {
             plan: Some(plan),
+            companion_thread: self.companion_thread(),
             events: self.events.into_inner().unwrap_or_else(|e| e.into_inner()),
             total_micros,
         }
@@ -191,7 +204,8 @@ impl RunMetadata {
     }
 
     /// The run as Chrome trace events (JSON): one complete event per step, one row per thread,
-    /// each row named (`caller`, `rill-0`, ...) as TF's `Timeline` names its rows.
+    /// each row named (`caller`, `rill-0`, ..., `rill-companion`) as TF's `Timeline` names its
+    /// rows.
     pub fn chrome_trace(&self) -> String {
         let stats = self.step_stats();
         let mut threads: Vec<usize> = stats.iter().map(|s| s.thread).collect();
@@ -200,6 +214,7 @@ impl RunMetadata {
         let names = threads.into_iter().map(|t| {
             let name = match t {
                 0 => "caller".to_string(),
+                i if i == self.companion_thread => "rill-companion".to_string(),
                 i => format!("rill-{}", i - 1),
             };
             serde_json::json!({

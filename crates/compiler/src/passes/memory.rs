@@ -197,14 +197,17 @@ const PAIR_WORK: usize = 256;
 const PAIR_WORK_MAX: usize = 1 << 16;
 
 /// The most output rows of a matmul step run beside another on the companion: narrow products
-/// with more share their own rows with it (`kernels/matmul.rs`), which pays more.
+/// with more share their own rows with it once they are worth it (`kernels/matmul.rs`), which
+/// pays more.
 const PAIR_ROWS_MAX: usize = 32;
 
 /// Whether a step is pure, small and not split by its own kernel, yet big enough to be worth
 /// running on the companion thread beside another such step (W1's bias and weight gradients).
 pub fn pairs_beside_others(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> bool {
     use crate::passes::fusion::Head;
-    if !writes_fresh_output(step) || step.op.is_stateful() {
+    // A step that hands its input on shares that input's buffer; the sequential path passes it
+    // along where a pair would copy it.
+    if !writes_fresh_output(step) || step.op.is_stateful() || passes_input_on(step, slot_shape) {
         return false;
     }
     let matmul = matches!(step.op, Op::MatMul { .. })

@@ -1,6 +1,7 @@
 //! f32 matrix products on AVX2 + FMA, in the BLIS design: the operands are copied into panels
 //! that stay in cache (a block of the right operand in L3, of the left in L2, one panel of each
-//! in L1), and a micro-kernel keeps a 6 x 16 tile of the output in twelve registers while it
+//! in L1 as far as it holds them: at 512 steps a double panel of the right is 64 KB and comes
+//! from L2), and a micro-kernel keeps a 6 x 16 tile of the output in twelve registers while it
 //! runs down the shared dimension.
 //!
 //! Every output element is summed the same way wherever it falls: the shared dimension is cut
@@ -298,6 +299,7 @@ unsafe fn pack_a(a: Strided, (i0, mc): (usize, usize), (p0, kc): (usize, usize),
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pack_b(b: Strided, (p0, kc): (usize, usize), (j0, nc): (usize, usize), dst: &mut [f32]) {
+    debug_assert!(dst.len() >= nc.div_ceil(NR) * NR * kc);
     // Columns in whole panels; a ragged last panel is copied element by element below.
     let whole = nc / NR * NR;
     let at = |p: usize, j: usize| {
@@ -764,7 +766,7 @@ mod tests {
             return;
         }
         // Around the tile (6 x 16) and the AVX-512 double tile (12 x 32, and its short forms
-        // for the rows left over), the packed blocks (96 rows, 1024 columns, 256 steps) and the
+        // for the rows left over), the packed blocks (96 rows, 1024 columns, 512 steps) and the
         // eight-step runs of the packs.
         for &(m, n, k) in &[
             (1, 1, 1),
