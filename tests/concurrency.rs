@@ -123,6 +123,13 @@ fn small_layers_shared_with_the_companion_keep_the_bits() {
                     })
                     .count();
                 assert_eq!(with_sums, 3, "{}", plan.summary());
+                // The weight gradient (the more work of the two) runs on the calling thread.
+                for &k in &pairs {
+                    let (a, b) = (&plan.steps[k], &plan.steps[k + 1]);
+                    if a.op.type_name() == "SumTo" {
+                        assert!(b.leads_pair, "{} should lead {}", b.name, a.name);
+                    }
+                }
                 for &k in &pairs {
                     let (a, b) = (&plan.steps[k], &plan.steps[k + 1]);
                     assert!(!b.inputs.contains(&a.output), "{} feeds {}", a.name, b.name);

@@ -71,6 +71,10 @@ pub struct Step {
     /// A small step independent of the small step before it (memory planning): an executor
     /// with a companion thread may run the two at once, one on each thread.
     pub pairs_with_previous: bool,
+    /// In its pair (as the second step), the one with more work: the executor runs it on its
+    /// own thread and the first on the companion, so the longer of the two is never waited
+    /// for across threads.
+    pub leads_pair: bool,
 }
 
 /// A variable an assign step writes: its slot in the session's store and its name.
@@ -384,5 +388,6 @@ fn step_of(nodes: &[Node], i: usize, inputs: Vec<usize>, output: usize) -> Step 
         buffer: None,
         joins_previous: false,
         pairs_with_previous: false,
+        leads_pair: false,
     }
 }

@@ -435,8 +435,9 @@ fn run_group(
     Ok(())
 }
 
-/// Steps `k` and `k + 1`, a pair (see `Step::pairs_with_previous`), at once: the first here,
-/// the second on the companion thread (or here after the first, if the companion is busy);
+/// Steps `k` and `k + 1`, a pair (see `Step::pairs_with_previous`), at once: the one that
+/// leads it (`Step::leads_pair`, else the first) here, the other on the companion thread (or
+/// here after it, if the companion is busy);
 /// their dead slots are released when both are done, as a group's.
 fn run_pair(
     plan: &Plan,
@@ -458,10 +459,15 @@ fn run_pair(
         produced
     };
     let (mut produced_first, mut produced_second) = (None, None);
-    ctx.parallel.pair(
-        || produced_first = Some(run(k, first, &mut out_first)),
-        || produced_second = Some(run(k + 1, second, &mut out_second)),
-    );
+    let run_first = || produced_first = Some(run(k, first, &mut out_first));
+    let run_second = || produced_second = Some(run(k + 1, second, &mut out_second));
+    // The step with more work runs here: the caller would otherwise wait for the companion,
+    // which also starts a little later.
+    if second.leads_pair {
+        ctx.parallel.pair(run_second, run_first);
+    } else {
+        ctx.parallel.pair(run_first, run_second);
+    }
     drop((out_first, out_second));
     // In plan order: the first error is the one a sequential run would report.
     let produced_first = produced_first.expect("the pair's first step ran")?;

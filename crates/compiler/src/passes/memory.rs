@@ -204,20 +204,24 @@ const PAIR_ROWS_MAX: usize = 32;
 /// Whether a step is pure, small and not split by its own kernel, yet big enough to be worth
 /// running on the companion thread beside another such step (W1's bias and weight gradients).
 pub fn pairs_beside_others(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> bool {
+    pair_work(step, slot_shape).is_some()
+}
+
+/// The work of a step that `pairs_beside_others` (multiply-adds, or elements in or out), or
+/// `None` for a step that does not.
+fn pair_work(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> Option<usize> {
     use crate::passes::fusion::Head;
     // A step that hands its input on shares that input's buffer; the sequential path passes it
     // along where a pair would copy it.
     if !writes_fresh_output(step) || step.op.is_stateful() || passes_input_on(step, slot_shape) {
-        return false;
+        return None;
     }
     let matmul = matches!(step.op, Op::MatMul { .. })
         || matches!(
             step.fused.as_ref().and_then(|p| p.head),
             Some(Head::MatMul { .. })
         );
-    let Some(work) = work(step, slot_shape) else {
-        return false;
-    };
+    let work = work(step, slot_shape)?;
     // A reduction's work is in its input.
     let read = step
         .inputs
@@ -228,14 +232,16 @@ pub fn pairs_beside_others(step: &Step, slot_shape: &[Option<Vec<usize>>]) -> bo
         .unwrap_or(0);
     let work = work.max(if matmul { 0 } else { read });
     let rows = step.shape.dims().first().and_then(|d| d.known());
-    (PAIR_WORK..PAIR_WORK_MAX).contains(&work)
-        && (!matmul || rows.is_some_and(|r| r < PAIR_ROWS_MAX))
+    let pairs = (PAIR_WORK..PAIR_WORK_MAX).contains(&work)
+        && (!matmul || rows.is_some_and(|r| r < PAIR_ROWS_MAX));
+    pairs.then_some(work)
 }
 
 /// Marks pairs of consecutive small steps (`pairs_beside_others`) outside the groups that do
 /// not depend on each other: the second does not read the first's output, and does not write
 /// a buffer that a slot dying at the first gave back (the executor releases a pair's dead slots
-/// only after both ran).
+/// only after both ran). A second step with more work than the first leads its pair
+/// (`Step::leads_pair`): the calling thread runs it, so it does not wait for the companion.
 pub fn mark_pairs(plan: &mut Plan) {
     let slot_shape = plan.slot_shapes();
     let mut freed_at: Vec<Option<usize>> = vec![None; plan.buffers.len()];
@@ -255,8 +261,13 @@ pub fn mark_pairs(plan: &mut Plan) {
                     .is_none_or(|b| freed_at[b].is_none_or(|at| at + 1 < k))
         };
         previous_pairs = pairs;
+        let leads = pairs && {
+            let work = |i: usize| pair_work(&plan.steps[i], &slot_shape);
+            work(k) > work(k - 1)
+        };
         let step = &mut plan.steps[k];
         step.pairs_with_previous = pairs;
+        step.leads_pair = leads;
         for &s in &step.frees {
             if let Some(b) = plan.buffer_of_slot[s] {
                 freed_at[b] = Some(k);
