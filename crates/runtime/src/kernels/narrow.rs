@@ -274,17 +274,27 @@ unsafe fn group_avx512<const R: usize, const C: usize>(
     dst: *mut f32,
 ) {
     let mut acc = [[_mm512_setzero_ps(); C]; R];
-    // Each row's next element, stepped along the row: independent pointers. (One pointer with
-    // the rows at fixed offsets from it compiled to a chain of adds through the rows, carried
-    // from step to step: eight cycles a step where the eight multiply-adds take four.)
-    let mut next: [*const f32; R] =
+    // Each row's start, and one offset along the rows for all of them. The starts go through
+    // `black_box`: where the compiler sees that they lie a fixed stride apart, it derives each
+    // row's address from the one before it, a chain of adds through the rows carried from step
+    // to step (LLVM did that with one pointer per row stepped on its own, too): twenty adds in
+    // a row per four steps of a deep product. Hidden, W1's 10 x 500 x 10 weight gradient went
+    // from 1.22 to 0.89 µs and a 512-row half of 1024 x 512 x 10 from 65 to 49 µs.
+    // (A product of few steps, one chain a row, keeps its plain starts: the trip through memory
+    // cost more there than the chain, 0.94 against 0.87 µs at 500 x 10 x 10.)
+    let starts: [*const f32; R] =
         std::array::from_fn(|r| a.ptr.wrapping_offset((i + r) as isize * a.row_stride));
+    let rows = if C > 1 {
+        std::hint::black_box(starts)
+    } else {
+        starts
+    };
     let mut step = |p: usize, q: usize| {
         let row = _mm512_maskz_loadu_ps(b.lanes, b.ptr.wrapping_offset(p as isize * b.stride));
+        let along = p as isize * a.col_stride;
         for r in 0..R {
-            let x = _mm512_set1_ps(*next[r]);
+            let x = _mm512_set1_ps(*rows[r].wrapping_offset(along));
             acc[r][q] = _mm512_fmadd_ps(x, row, acc[r][q]);
-            next[r] = next[r].wrapping_offset(a.col_stride);
         }
     };
     let whole = k / C * C;
