@@ -329,7 +329,7 @@ fn run_steps<const TRACED: bool>(
                     .iter()
                     .take_while(|s| s.joins_previous)
                     .count();
-            run_group(plan, k..end, feeds, ctx, ws)?;
+            run_group(plan, k..end, feeds, ctx, ws, Together::Pool)?;
             k = end;
             continue;
         }
@@ -338,7 +338,7 @@ fn run_steps<const TRACED: bool>(
             && steps.get(k + 1).is_some_and(|s| s.pairs_with_previous)
             && ctx.parallel.pairs()
         {
-            run_pair(plan, k, feeds, ctx, ws)?;
+            run_group(plan, k..k + 2, feeds, ctx, ws, Together::Companion)?;
             k += 2;
             continue;
         }
@@ -391,14 +391,27 @@ fn run_steps<const TRACED: bool>(
     Ok(out)
 }
 
-/// A group's steps at once on the pool; their dead slots are released when all are done (memory
-/// planning made no member write a buffer another member's inputs give back).
+/// Where the steps of a group run at the same time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Together {
+    /// A concurrent group (`Step::joins_previous`): each step a task on the pool.
+    Pool,
+    /// A companion pair (`Step::pairs_with_previous`): the step that leads it
+    /// (`Step::leads_pair`, else the first) here, the other on the companion thread (or here
+    /// after it, if the companion is busy).
+    Companion,
+}
+
+/// A group's steps at once, `on` the pool or with the companion; their dead slots are released
+/// when all are done (memory planning made no member write a buffer another member's inputs
+/// give back).
 fn run_group(
     plan: &Plan,
     range: std::ops::Range<usize>,
     feeds: &[&Value],
     ctx: &RunContext<'_>,
     ws: &mut Workspace,
+    on: Together,
 ) -> Result<()> {
     let first = range.start;
     let group = &plan.steps[range];
@@ -408,73 +421,44 @@ fn run_group(
     let mut outs: SmallVec<[OutBuf; 4]> = group.iter().map(|s| ws.take_buffer(s)).collect();
     let (slots, buffers) = (&ws.slots, &ws.buffers);
     let mut results: SmallVec<[Option<Result<Produced>>; 4]> = group.iter().map(|_| None).collect();
-    ctx.parallel.run(|| {
-        rayon::scope(|scope| {
-            let members = group.iter().zip(outs.iter_mut()).zip(results.iter_mut());
-            for (i, ((step, out), result)) in members.enumerate() {
-                scope.spawn(move |_| {
-                    let started = ctx.trace.map(Tracer::start);
-                    let inputs = inputs_of(step, slots, buffers, feeds);
-                    *result = Some(run_step(step, &inputs, slots, buffers, feeds, ctx, out));
-                    Tracer::record_if(ctx.trace, first + i, started);
-                });
+    // Member `i`, on whichever thread runs it.
+    let member = &|i: usize, out: &mut OutBuf, result: &mut Option<Result<Produced>>| {
+        let step = &group[i];
+        let started = ctx.trace.map(Tracer::start);
+        let inputs = inputs_of(step, slots, buffers, feeds);
+        *result = Some(run_step(step, &inputs, slots, buffers, feeds, ctx, out));
+        Tracer::record_if(ctx.trace, first + i, started);
+    };
+    match on {
+        Together::Pool => ctx.parallel.run(|| {
+            rayon::scope(|scope| {
+                for (i, (out, result)) in outs.iter_mut().zip(results.iter_mut()).enumerate() {
+                    scope.spawn(move |_| member(i, out, result));
+                }
+            })
+        }),
+        Together::Companion => {
+            let ([out_0, out_1], [result_0, result_1]) = (&mut outs[..], &mut results[..]) else {
+                unreachable!("a companion pair has two steps");
+            };
+            let run_0 = || member(0, out_0, result_0);
+            let run_1 = || member(1, out_1, result_1);
+            // The step with more work runs here: the caller would otherwise wait for the
+            // companion, which also starts a little later.
+            if group[1].leads_pair {
+                ctx.parallel.pair(run_1, run_0);
+            } else {
+                ctx.parallel.pair(run_0, run_1);
             }
-        })
-    });
+        }
+    }
     // Results in plan order: the first error is the one a sequential run would report.
     drop(outs);
     for (step, result) in group.iter().zip(results) {
-        let produced = result.expect("every spawned step ran")?;
+        let produced = result.expect("every member ran")?;
         ws.store(step, produced);
     }
     for step in group {
-        for &s in &step.frees {
-            ws.release_slot(plan, s);
-        }
-    }
-    Ok(())
-}
-
-/// Steps `k` and `k + 1`, a pair (see `Step::pairs_with_previous`), at once: the one that
-/// leads it (`Step::leads_pair`, else the first) here, the other on the companion thread (or
-/// here after it, if the companion is busy);
-/// their dead slots are released when both are done, as a group's.
-fn run_pair(
-    plan: &Plan,
-    k: usize,
-    feeds: &[&Value],
-    ctx: &RunContext<'_>,
-    ws: &mut Workspace,
-) -> Result<()> {
-    let (first, second) = (&plan.steps[k], &plan.steps[k + 1]);
-    ws.prepare(plan, first, feeds);
-    ws.prepare(plan, second, feeds);
-    let (mut out_first, mut out_second) = (ws.take_buffer(first), ws.take_buffer(second));
-    let (slots, buffers) = (&ws.slots, &ws.buffers);
-    let run = |at: usize, step: &Step, out: &mut OutBuf| {
-        let started = ctx.trace.map(Tracer::start);
-        let inputs = inputs_of(step, slots, buffers, feeds);
-        let produced = run_step(step, &inputs, slots, buffers, feeds, ctx, out);
-        Tracer::record_if(ctx.trace, at, started);
-        produced
-    };
-    let (mut produced_first, mut produced_second) = (None, None);
-    let run_first = || produced_first = Some(run(k, first, &mut out_first));
-    let run_second = || produced_second = Some(run(k + 1, second, &mut out_second));
-    // The step with more work runs here: the caller would otherwise wait for the companion,
-    // which also starts a little later.
-    if second.leads_pair {
-        ctx.parallel.pair(run_second, run_first);
-    } else {
-        ctx.parallel.pair(run_first, run_second);
-    }
-    drop((out_first, out_second));
-    // In plan order: the first error is the one a sequential run would report.
-    let produced_first = produced_first.expect("the pair's first step ran")?;
-    ws.store(first, produced_first);
-    let produced_second = produced_second.expect("the pair's second step ran")?;
-    ws.store(second, produced_second);
-    for step in [first, second] {
         for &s in &step.frees {
             ws.release_slot(plan, s);
         }

@@ -247,24 +247,14 @@ pub fn mark_pairs(plan: &mut Plan) {
     let mut freed_at: Vec<Option<usize>> = vec![None; plan.buffers.len()];
     let mut previous_pairs = false;
     for k in 0..plan.steps.len() {
-        let pairs = k > 0 && !previous_pairs && {
-            let (first, step) = (&plan.steps[k - 1], &plan.steps[k]);
-            let grouped = first.joins_previous
-                || step.joins_previous
-                || plan.steps.get(k + 1).is_some_and(|s| s.joins_previous);
-            !grouped
-                && pairs_beside_others(first, &slot_shape)
-                && pairs_beside_others(step, &slot_shape)
-                && !step.inputs.contains(&first.output)
-                && step
-                    .buffer
-                    .is_none_or(|b| freed_at[b].is_none_or(|at| at + 1 < k))
+        let works = if k > 0 && !previous_pairs {
+            pair_works(plan, k, &freed_at, &slot_shape)
+        } else {
+            None
         };
+        let pairs = works.is_some();
+        let leads = works.is_some_and(|(first, second)| second > first);
         previous_pairs = pairs;
-        let leads = pairs && {
-            let work = |i: usize| pair_work(&plan.steps[i], &slot_shape);
-            work(k) > work(k - 1)
-        };
         let step = &mut plan.steps[k];
         step.pairs_with_previous = pairs;
         step.leads_pair = leads;
@@ -274,6 +264,28 @@ pub fn mark_pairs(plan: &mut Plan) {
             }
         }
     }
+}
+
+/// The work of steps `k - 1` and `k` when the two may run as a pair (see `mark_pairs`), with
+/// `freed_at` holding the step after which each buffer was last given back, up to `k - 1`.
+fn pair_works(
+    plan: &Plan,
+    k: usize,
+    freed_at: &[Option<usize>],
+    slot_shape: &[Option<Vec<usize>>],
+) -> Option<(usize, usize)> {
+    let (first, step) = (&plan.steps[k - 1], &plan.steps[k]);
+    let grouped = first.joins_previous
+        || step.joins_previous
+        || plan.steps.get(k + 1).is_some_and(|s| s.joins_previous);
+    let independent = !step.inputs.contains(&first.output)
+        && step
+            .buffer
+            .is_none_or(|b| freed_at[b].is_none_or(|at| at + 1 < k));
+    if grouped || !independent {
+        return None;
+    }
+    Some((pair_work(first, slot_shape)?, pair_work(step, slot_shape)?))
 }
 
 /// Marks runs of consecutive big pure steps that do not depend on each other: none reads
